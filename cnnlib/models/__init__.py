@@ -1,0 +1,59 @@
+"""The book's networks, built by name from one registry.
+
+Every model is a keyword-only builder registered under a short name, as in
+torchvision and timm; each returns an ``nn.Module`` that maps
+``(N, C, H, W)`` images to ``(N, num_classes)`` logits and carries its
+expected one-image shape as ``model.input_size``::
+
+    from cnnlib.models import create_model, list_models, summary
+
+    list_models()                       # ['classic_cnn', 'keras_cnn', 'lenet5', 'mlp', 'simple_cnn']
+    net = create_model("lenet5")        # 1 x 28 x 28 digits -> 10 logits
+    print(summary(net))                 # layer table: output shapes, 61,706 parameters
+    keras = create_model("keras_cnn")   # the lecture's 24,147-parameter network
+    mlp = create_model("mlp", input_size=8, hidden_features=(64,))
+
+    cfg = ClassicCNNConfig(stages=((16,), (32,)), fc_features=(64,))   # N=1, M=2, K=1
+    cnn = create_model("classic_cnn", config=cfg)
+
+Unknown names raise :class:`UnknownModelError` listing the registered ones;
+unknown or contradicting arguments raise ``TypeError`` / ``ValueError``
+saying which. To add a model, decorate a keyword-only builder with
+:func:`register_model`.
+"""
+from cnnlib.models.keras_cnn import KerasCNN, keras_cnn
+from cnnlib.models.lenet import LeNet5, lenet5
+from cnnlib.models.mlp import MLP, mlp
+from cnnlib.models.registry import (
+    ModelSpec,
+    UnknownModelError,
+    create_model,
+    get_model_spec,
+    list_models,
+    register_model,
+)
+from cnnlib.models.simple_cnn import SimpleCNN, simple_cnn
+from cnnlib.models.summary import count_parameters, summary
+from cnnlib.models.template import ClassicCNN, ClassicCNNConfig, classic_cnn
+
+__all__ = [
+    "ClassicCNN",
+    "ClassicCNNConfig",
+    "KerasCNN",
+    "LeNet5",
+    "MLP",
+    "ModelSpec",
+    "SimpleCNN",
+    "UnknownModelError",
+    "classic_cnn",
+    "count_parameters",
+    "create_model",
+    "get_model_spec",
+    "keras_cnn",
+    "lenet5",
+    "list_models",
+    "mlp",
+    "register_model",
+    "simple_cnn",
+    "summary",
+]

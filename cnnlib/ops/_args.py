@@ -215,6 +215,24 @@ def parse_conv_args(
         raise TypeError(f"{name}: groups must be an int; got {type(groups).__name__} {groups!r}.")
     if groups < 1:
         raise ConvArgumentError(f"{name}: groups={groups} must be at least 1.")
+    stride_t = as_tuple(stride, nd, "stride", minimum=1)
+    dilation_t = as_tuple(dilation, nd, "dilation", minimum=1)
+    kernel_size = tuple(weight.shape[2:])
+    if isinstance(padding, str):
+        if padding == "valid":
+            pad_pairs = ((0, 0),) * nd
+        elif padding == "same":
+            if any(s != 1 for s in stride_t):
+                raise ConvArgumentError(
+                    f"{name}: padding='same' needs stride 1 (got stride={stride!r}), as in PyTorch: "
+                    f"with a larger stride the output cannot keep the input's size. Give padding as numbers instead."
+                )
+            pad_pairs = _same_padding(kernel_size, dilation_t)
+        else:
+            raise ConvArgumentError(f"{name}: padding={padding!r}; use an int, a tuple of ints, 'valid' or 'same'.")
+    else:
+        pad_pairs = tuple((p, p) for p in as_tuple(padding, nd, "padding", minimum=0))
+
     unbatched = x.dim() == nd + 1
     if unbatched:
         x = x.unsqueeze(0)
@@ -241,24 +259,6 @@ def parse_conv_args(
             f"{name}: bias must have shape (C_out,) = ({out_channels},), one value per output channel; "
             f"got {tuple(bias.shape)}."
         )
-
-    stride_t = as_tuple(stride, nd, "stride", minimum=1)
-    dilation_t = as_tuple(dilation, nd, "dilation", minimum=1)
-    kernel_size = tuple(weight.shape[2:])
-    if isinstance(padding, str):
-        if padding == "valid":
-            pad_pairs = ((0, 0),) * nd
-        elif padding == "same":
-            if any(s != 1 for s in stride_t):
-                raise ConvArgumentError(
-                    f"{name}: padding='same' needs stride 1 (got stride={stride!r}), as in PyTorch: "
-                    f"with a larger stride the output cannot keep the input's size. Give padding as numbers instead."
-                )
-            pad_pairs = _same_padding(kernel_size, dilation_t)
-        else:
-            raise ConvArgumentError(f"{name}: padding={padding!r}; use an int, a tuple of ints, 'valid' or 'same'.")
-    else:
-        pad_pairs = tuple((p, p) for p in as_tuple(padding, nd, "padding", minimum=0))
 
     if any(k == 0 for k in kernel_size):
         raise ConvArgumentError(f"{name}: weight {tuple(weight.shape)} has an empty kernel axis.")

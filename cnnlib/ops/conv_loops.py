@@ -36,7 +36,8 @@ def conv_loops(args: ConvArgs) -> torch.Tensor:
     g = args.groups
     c_out = args.weight.shape[0]
     # Filters grouped and flattened: (G, C_out / G, C_in / G * kernel taps).
-    w = args.weight.reshape(g, c_out // g, -1)
+    group_len = args.weight[0].numel()  # C_in / G * taps
+    w = args.weight.reshape(g, c_out // g, group_len)
     y = xp.new_zeros((n, g, c_out // g) + args.output_size)
     for pos in itertools.product(*(range(size) for size in args.output_size)):
         # Window under the kernel at this position: start at p * S, step D.
@@ -44,7 +45,7 @@ def conv_loops(args: ConvArgs) -> torch.Tensor:
             slice(p * s, p * s + e, d)
             for p, s, e, d in zip(pos, args.stride, args.extent, args.dilation)
         )]
-        patch = window.reshape(n, g, -1)  # (N, G, C_in / G * taps)
+        patch = window.reshape(n, g, group_len)
         # Dot product of the patch with every filter of its group.
         y[(slice(None), slice(None), slice(None)) + pos] = torch.einsum("ngk,gok->ngo", patch, w)
     y = y.reshape((n, c_out) + args.output_size)

@@ -1,0 +1,153 @@
+"""Command line: ``python -m cnnlib.grading {list,sync,solutions,grade,merge,bench}``.
+
+    python -m cnnlib.grading list                      # exercise ids, titles, points
+    python -m cnnlib.grading sync [NOTEBOOK...]        # expand exercise placeholders (--check: only report)
+    python -m cnnlib.grading solutions [NOTEBOOK...]   # solution notebooks into _build/solutions
+    python -m cnnlib.grading grade SUBMISSION... --out grades.csv [--json grades.json]
+          [--jobs N] [--timeout S] [--tests DIR] [--shard i/n] [--exercises 2.1,2.2]
+    python -m cnnlib.grading merge shard*.json --out grades.csv [--json grades.json]
+    python -m cnnlib.grading bench                     # grader throughput and overhead
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _notebooks(paths: list[Path]) -> list[Path]:
+    return paths or sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        i, n = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--shard {text!r}: write it as i/n, e.g. 2/8") from None
+    if not 1 <= i <= n:
+        raise argparse.ArgumentTypeError(f"--shard {text!r}: need 1 <= i <= n")
+    return i, n
+
+
+def _exercise_list(text: str) -> list[str]:
+    from cnnlib.grading.registry import exercises_of_chapter, get_exercise
+
+    ids: list[str] = []
+    for item in filter(None, (t.strip() for t in text.split(","))):
+        if item.isdigit():
+            found = exercises_of_chapter(int(item))
+            if not found:
+                raise argparse.ArgumentTypeError(f"--exercises: chapter {item} has no exercises")
+            ids += found
+        else:
+            try:
+                ids.append(get_exercise(item).id)
+            except KeyError as exc:
+                raise argparse.ArgumentTypeError(str(exc.args[0])) from None
+    return list(dict.fromkeys(ids))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cnnlib.grading", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="list the registered exercises")
+    p = sub.add_parser("sync", help="expand or refresh the exercise cells of chapter notebooks")
+    p.add_argument("notebooks", nargs="*", type=Path)
+    p.add_argument("--check", action="store_true", help="only report notebooks that are out of date (exit 1)")
+    p = sub.add_parser("solutions", help="write solution notebooks")
+    p.add_argument("notebooks", nargs="*", type=Path)
+    p.add_argument("--out", type=Path, default=ROOT / "_build" / "solutions")
+    p = sub.add_parser("grade", help="grade submitted notebooks")
+    p.add_argument("submissions", nargs="+", type=Path)
+    p.add_argument("--out", type=Path, required=True, help="gradebook CSV")
+    p.add_argument("--json", type=Path, help="per-check detail (also the input of `merge`)")
+    p.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
+    p.add_argument("--timeout", type=float, default=300, help="seconds per submission (default 300)")
+    p.add_argument("--cell-timeout", type=float, help="seconds per cell (default: a third of --timeout, at most 60)")
+    p.add_argument("--memory-mb", type=int, default=6144, help="address space per submission (default 6144)")
+    p.add_argument("--tests", type=Path, help="private directory of hidden tests (chmod 700)")
+    p.add_argument("--shard", type=_shard, help="grade only shard i of n, e.g. 2/8")
+    p.add_argument("--exercises", type=_exercise_list, help="ids or chapters, e.g. 2.1,2.2 or 2 (default: inferred)")
+    p.add_argument("--quiet", action="store_true")
+    p = sub.add_parser("merge", help="merge the JSON gradebooks of several shards")
+    p.add_argument("books", nargs="+", type=Path)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--json", type=Path)
+    p = sub.add_parser("bench", help="measure the grader's throughput and overhead")
+    p.add_argument("--n", type=int, default=20)
+    p.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args(argv)
+
+    if args.command == "list":
+        from cnnlib.grading.registry import list_exercises
+
+        for e in list_exercises():
+            print(f"{e.id:>5}  {e.points:g} pt  {e.function:<20} {e.title}")
+        return 0
+    if args.command == "sync":
+        from cnnlib.grading.notebook import exercise_problems, sync_exercises
+
+        failed = 0
+        for path in _notebooks(args.notebooks):
+            if args.check:
+                for problem in exercise_problems(path):
+                    print(f"{path}: {problem}")
+                    failed += 1
+            elif sync_exercises(path):
+                print(f"updated {path}")
+        return 1 if failed else 0
+    if args.command == "solutions":
+        from cnnlib.grading.notebook import write_solutions
+
+        for target in write_solutions(_notebooks(args.notebooks), args.out):
+            print(f"wrote {target}")
+        return 0
+    if args.command == "grade":
+        from cnnlib.grading.grader import GradeConfig, grade, load_hidden_tests, select_shard, write_csv, write_json
+        from cnnlib.grading.sandbox import Limits, is_root
+
+        missing = [str(p) for p in args.submissions if not p.is_file()]
+        if missing:
+            parser.error(f"no such file: {', '.join(missing)}")
+        try:
+            hidden = load_hidden_tests(args.tests)
+        except (OSError, KeyError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        if not is_root():
+            print("note: not running as root, so submissions run as your own user and can read your files; "
+                  "grade as root (e.g. in a container) to isolate them.", file=sys.stderr)
+        config = GradeConfig(exercises=args.exercises, limits=Limits(timeout=args.timeout, memory_mb=args.memory_mb),
+                             cell_timeout=args.cell_timeout, hidden=hidden, jobs=args.jobs)
+        paths = select_shard(args.submissions, args.shard)
+        try:
+            book = grade(paths, config, progress=None if args.quiet else (lambda s: print(s, file=sys.stderr)))
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        write_csv(book, args.out)
+        if args.json:
+            write_json(book, args.json)
+        print(f"graded {len(book['submissions'])} submissions into {args.out}")
+        return 0
+    if args.command == "merge":
+        from cnnlib.grading.grader import merge, write_csv, write_json
+
+        book = merge([json.loads(p.read_text()) for p in args.books])
+        write_csv(book, args.out)
+        if args.json:
+            write_json(book, args.json)
+        print(f"merged {len(book['submissions'])} submissions into {args.out}")
+        return 0
+    if args.command == "bench":
+        from cnnlib.grading.bench import main as bench_main
+
+        return bench_main(n=args.n, jobs=args.jobs)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

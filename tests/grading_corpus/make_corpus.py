@@ -1,0 +1,195 @@
+"""Rebuild the grader's adversarial corpus: ``python tests/grading_corpus/make_corpus.py``.
+
+Writes ``base.ipynb`` (a small assignment with exercises 2.1-2.4 and 3.1-3.4,
+as a chapter notebook would hold them after ``sync``) and, under
+``submissions/``, one notebook per way a submission can go wrong, built from
+the solution version. ``expected.json`` holds the score each must get and a
+phrase its feedback must contain.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+
+from cnnlib.grading.exercises.ch03 import conv_output_size
+from cnnlib.grading.grader import DEFAULT_SEED
+from cnnlib.grading.notebook import solution_notebook, sync_exercises
+from cnnlib.grading.registry import get_exercise
+
+HERE = Path(__file__).resolve().parent
+SUBS = HERE / "submissions"
+IDS = ["2.1", "2.2", "2.3", "2.4", "3.1", "3.2", "3.3", "3.4"]
+POINTS = {"2.1": 2, "2.2": 3, "2.3": 2, "2.4": 2, "3.1": 2, "3.2": 1, "3.3": 1, "3.4": 2}
+FULL = sum(POINTS.values())
+
+
+def base_notebook() -> Path:
+    nb = nbformat.v4.new_notebook()
+    cells = [nbformat.v4.new_markdown_cell("# Assignment: convolution and its arithmetic"),
+             nbformat.v4.new_code_cell("import torch\nimport cnnlib\n\ncnnlib.seed_everything(0)")]
+    for ex in IDS:
+        cells.append(nbformat.v4.new_markdown_cell(f"### Exercise {ex}\n\nWrite the function below."))
+        placeholder = nbformat.v4.new_code_cell(f"# exercise {ex}")
+        placeholder.metadata["cnnlib"] = {"exercise": ex}
+        cells.append(placeholder)
+    nb.cells = cells
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{i}"
+    path = HERE / "base.ipynb"
+    nbformat.write(nb, path)
+    sync_exercises(path)
+    return path
+
+
+def _stub_index(nb, ex: str) -> int:
+    return next(i for i, c in enumerate(nb.cells)
+                if c.metadata.get("cnnlib", {}) == {"exercise": ex, "role": "stub"})
+
+
+def main() -> None:
+    base = nbformat.read(base_notebook(), as_version=4)
+    solved = solution_notebook(base)
+    SUBS.mkdir(exist_ok=True)
+    for old in SUBS.glob("*"):
+        old.unlink()
+    expected: dict[str, dict] = {}
+
+    def save(name: str, nb, points: dict[str, float], contains: str = "") -> None:
+        nbformat.write(nb, SUBS / f"{name}.ipynb")
+        total = sum(points.values())
+        expected[name] = {"points": points, "total": total, "feedback_contains": contains}
+
+    def variant(edits: dict[str, str] | None = None, extra: list[tuple[int, str]] | None = None):
+        nb = nbformat.from_dict(solved)
+        for ex, src in (edits or {}).items():
+            nb.cells[_stub_index(nb, ex)].source = src
+        for pos, src in extra or []:
+            nb.cells.insert(pos, nbformat.v4.new_code_cell(src))
+        return nb
+
+    all_pts = dict(POINTS)
+    zero = {k: 0 for k in POINTS}
+    # 1. correct, and 2. untouched stubs.
+    save("correct", variant(), all_pts)
+    save("untouched", nbformat.from_dict(base), zero, "2.1: not attempted")
+    # 3. a crash in one function (2.1): other exercises still count.
+    save("crash_in_function", variant({"2.1": "def corr2d(x, k):\n    return 1 / 0"}),
+         {**all_pts, "2.1": 0}, "ZeroDivisionError")
+    # 4. a cell that raises at top level before everything: the rest still runs.
+    save("crash_in_cell", variant(extra=[(2, "raise RuntimeError('boom')")]), all_pts, "RuntimeError: boom")
+    # 5. an endless loop at top level: the cell is stopped, grading goes on.
+    save("infinite_loop_cell", variant(extra=[(2, "while True:\n    pass")]), all_pts, "stopped after")
+    # 6. an endless loop that swallows every interruption: the whole submission times out.
+    save("infinite_loop_unstoppable", variant(extra=[(2, "while True:\n    try:\n        while True:\n            pass\n"
+                                                        "    except BaseException:\n        pass")]),
+         zero, "time limit")
+    # 7. an endless loop inside one function: that exercise's cases time out.
+    save("infinite_loop_function", variant({"3.2": "def conv2d_num_params(in_channels, out_channels, kernel_size, bias=True):\n"
+                                                   "    while True:\n        pass"}),
+         {**all_pts, "3.2": 0}, "took longer than")
+    # 8. a memory bomb.
+    save("memory_bomb", variant(extra=[(2, "blocks = []\nwhile True:\n    blocks.append(bytearray(2**28))")]),
+         all_pts, "MemoryError")
+    # 9. a fork bomb.
+    save("fork_bomb", variant(extra=[(2, "import os\nwhile True:\n    os.fork()")]), zero, "processes")
+    # 10. sys.exit in a cell: the rest of that cell is skipped, the next cells run.
+    save("sys_exit", variant(extra=[(2, "import sys\nsys.exit(0)")]), all_pts, "sys.exit")
+    # 11. os._exit kills the process: no results.
+    save("os_exit", variant(extra=[(len(solved.cells), "import os\nos._exit(0)")]), zero, "ended the grading process")
+    # 12. a flood of output.
+    save("output_flood", variant(extra=[(2, "import os, sys\nfor _ in range(200_000):\n    print('x' * 1000)\n"
+                                            "os.write(1, b'y' * 10_000_000)")]), all_pts)
+    # 13. invalid JSON.
+    (SUBS / "invalid_json.ipynb").write_text('{"cells": [ this is not json')
+    expected["invalid_json"] = {"points": zero, "total": 0, "feedback_contains": "not valid JSON"}
+    # 14. an old nbformat 3 notebook with correct code: converted and graded.
+    v3 = nbformat.v3.new_notebook()
+    v3.worksheets = [nbformat.v3.new_worksheet(cells=[nbformat.v3.new_code_cell(input=c.source)
+                                                     for c in solved.cells if c.cell_type == "code"])]
+    (SUBS / "old_nbformat_v3.ipynb").write_text(nbformat.v3.nbjson.writes(v3))
+    expected["old_nbformat_v3"] = {"points": all_pts, "total": FULL, "feedback_contains": "converted from nbformat 3"}
+    # 15. a renamed function.
+    src = solved.cells[_stub_index(solved, "2.2")].source.replace("def conv2d_multi(", "def my_conv(")
+    save("renamed_function", variant({"2.2": src}), {**all_pts, "2.2": 0}, "no function named conv2d_multi")
+    # 16. a deleted exercise cell (2.3): its placeholder metadata is gone too.
+    nb = variant()
+    del nb.cells[_stub_index(nb, "2.3")]
+    nb.cells = [c for c in nb.cells if c.metadata.get("cnnlib", {}).get("exercise") != "2.3"]
+    save("deleted_cell", nb, {**all_pts, "2.3": 0}, "no function named convolve2d")
+    # 17. patching torch and numpy comparisons: no effect, the parent compares.
+    save("patch_torch_numpy", variant({"2.1": "import torch, numpy\n"
+                                             "torch.allclose = lambda *a, **k: True\n"
+                                             "torch.equal = lambda *a, **k: True\n"
+                                             "numpy.testing.assert_allclose = lambda *a, **k: None\n"
+                                             "torch.Tensor.__eq__ = lambda self, other: True\n\n"
+                                             "def corr2d(x, k):\n    return torch.zeros(1)"}),
+         {**all_pts, "2.1": 0}, "shape (1,)")
+    # 18. patching the checker in the child: no effect.
+    save("patch_checker", variant({"2.4": "import torch\nimport cnnlib.grading as g\nimport cnnlib.grading.compare as c\n"
+                                          "c.compare = lambda *a, **k: c.Comparison(True)\n"
+                                          "g.check = lambda *a, **k: print('all checks pass')\n\n"
+                                          "def conv1x1(x, weight):\n    return x"}),
+         {**all_pts, "2.4": 0})
+    # 19. forging a result file and printing fake JSON.
+    forge = ("import json, os\nfake = {'nonce': 'guess', 'exercises': {}}\n"
+             "print(json.dumps({'2.1': 2, '2.2': 3, 'total': 100}))\n"
+             "os.makedirs('out', exist_ok=True)\n"
+             "open('out/result.json', 'w').write(json.dumps(fake))\nopen('out/arrays.npz', 'wb').write(b'')\n"
+             "os._exit(0)")
+    save("forge_results", variant(extra=[(len(solved.cells), forge)]), zero, "ended the grading process")
+    # 20. reading the hidden tests and the grader's files.
+    snoop = ("import glob, os\nfound = []\nfor pattern in ['/tmp/*/hidden*/*', '/root/*', '/proc/1/environ', '/etc/shadow']:\n"
+             "    for p in glob.glob(pattern):\n        try:\n            found.append(open(p).read()[:100])\n"
+             "        except OSError:\n            pass\n"
+             "assert not found, found\n")
+    save("read_hidden_tests", variant(extra=[(2, snoop)]), all_pts)
+    # 21. calling torch.nn.functional.conv2d where 2.1 forbids it.
+    save("forbidden_F_conv2d", variant({"2.1": "import torch\nimport torch.nn.functional as F\n\n"
+                                               "def corr2d(x, k):\n    return F.conv2d(x[None, None], k[None, None])[0, 0]"}),
+         {**all_pts, "2.1": 0}, "aten::convolution")
+    # 22. calling the library's own solution, under another name.
+    save("forbidden_library_solution", variant({"2.2": "from cnnlib.grading.exercises import ch02\n"
+                                                       "solve = ch02.conv2d_multi\n\n"
+                                                       "def conv2d_multi(x, weight):\n    return solve(x, weight)"}),
+         {**all_pts, "2.2": 0}, "forbidden")
+    # 23. nn.Conv2d via a module, hidden behind getattr.
+    save("forbidden_nn_module", variant({"2.3": "import torch\n\n"
+                                                "def convolve2d(x, k):\n"
+                                                "    layer = getattr(torch.nn, 'Con' + 'v2d')(1, 1, k.shape, bias=False)\n"
+                                                "    layer.weight.data = torch.flip(k, (0, 1))[None, None]\n"
+                                                "    return layer(x[None, None])[0, 0].detach()"}),
+         {**all_pts, "2.3": 0}, "forbidden")
+    # 24. measuring the output size with a real convolution in a formula exercise.
+    save("forbidden_measure_formula", variant({"3.1": "import torch\n\n"
+                                                      "def conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1):\n"
+                                                      "    x = torch.zeros(1, 1, size)\n"
+                                                      "    w = torch.zeros(1, 1, kernel_size)\n"
+                                                      "    return torch.nn.functional.conv1d(x, w, stride=stride, padding=padding, dilation=dilation).shape[-1]"}),
+         {**all_pts, "3.1": 0}, "forbidden")
+    # 25. switching the tripwire off before calling conv2d.
+    save("tamper_tripwire", variant({"2.4": "import sys, torch\n\n"
+                                            "def conv1x1(x, weight):\n"
+                                            "    sys.setprofile(None)\n"
+                                            "    with torch._C._DisableTorchDispatch():\n"
+                                            "        return torch.nn.functional.conv2d(x[None], weight[:, :, None, None])[0]"}),
+         {**all_pts, "2.4": 0, "2.1": 0, "2.2": 0, "2.3": 0, "3.1": 0, "3.2": 0, "3.3": 0, "3.4": 0}, "tamper")
+    # 26. returning a plausible wrong answer (off by one in the formula): partial credit only where right.
+    wrong = ("def conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1):\n"
+             "    return (size + 2 * padding - kernel_size) // stride + 1")
+    namespace: dict = {}
+    exec(wrong, namespace)
+    cases = get_exercise("3.1").cases(hidden_seed=DEFAULT_SEED)
+    right = sum(namespace["conv_output_size"](*c.args, **c.kwargs) == conv_output_size(*c.args, **c.kwargs) for c in cases)
+    save("wrong_formula", variant({"3.1": wrong}), {**all_pts, "3.1": round(2 * right / len(cases), 2)}, "3.1:")
+    # 27. returning something that cannot be sent back (a function), and a NumPy array instead of a tensor.
+    save("unsendable_values", variant({"2.1": "def corr2d(x, k):\n    return lambda: 0",
+                                       "2.4": "def conv1x1(x, weight):\n    return (weight @ x.reshape(x.shape[0], -1)).reshape(-1, *x.shape[1:]).numpy()"}),
+         {**all_pts, "2.1": 0, "2.4": 0}, "cannot be graded")
+    (HERE / "expected.json").write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {len(expected)} submissions")
+
+
+if __name__ == "__main__":
+    main()

@@ -7,9 +7,14 @@ cd "$(dirname "$0")"
 npm ci --silent --no-audit --no-fund
 out=../_vendor
 rm -rf "$out"
-mkdir -p "$out/mathjax" "$out/html-manager"
+# The widget manager finds its own modules and fonts under the AMD module path
+# "@jupyter-widgets/html-manager/dist/", resolved from require.js's baseUrl,
+# which widgets-config.js sets to the site's _static/ folder.
+manager="$out/@jupyter-widgets/html-manager/dist"
+mkdir -p "$out/mathjax" "$manager"
 cp -r node_modules/mathjax/es5/. "$out/mathjax/"
 find node_modules/@jupyter-widgets/html-manager/dist -maxdepth 1 -type f ! -name '*.map' \
-  -exec cp {} "$out/html-manager/" \;
+  -exec cp {} "$manager/" \;
 cp node_modules/requirejs/require.js "$out/require.js"
+cp widgets-config.js "$out/widgets-config.js"
 echo "assets: vendored MathJax, html-manager and require.js into _vendor/"

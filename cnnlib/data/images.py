@@ -96,7 +96,7 @@ def sample_image(name: str, *, size: int | tuple[int, int] | None = None, gray: 
             f"sample_image({name!r}) comes from the {sample.source} package, which is not installed "
             f"({err}). Install it with `pip install {sample.source}` and run the cell again."
         ) from None
-    image = torch.from_numpy(np.ascontiguousarray(array)).float() / 255.0
+    image = torch.from_numpy(np.array(array, dtype=np.float32)) / 255.0
     image = image.unsqueeze(0) if image.ndim == 2 else image.permute(2, 0, 1)[:3]
     if gray and image.shape[0] == 3:
         weights = torch.tensor([0.299, 0.587, 0.114]).view(3, 1, 1)

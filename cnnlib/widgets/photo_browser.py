@@ -54,7 +54,10 @@ def photo_browser(name: str = "cat", channel: str = "all") -> W.VBox:
         The widget; display it as a cell's last expression.
     """
     photo = W.Dropdown(options=sample_image_names(), value=name, description="photo")
-    picker = W.ToggleButtons(options=["all", *_CHANNELS, "gray"], value=channel, description="channel")
+    picker = W.ToggleButtons(
+        options=["all", *_CHANNELS, "gray"], value=channel, description="channel",
+        style={"button_width": "64px"},
+    )
     out = W.Output()
 
     def draw(_=None) -> None:
@@ -66,4 +69,4 @@ def photo_browser(name: str = "cat", channel: str = "all") -> W.VBox:
     photo.observe(draw, names="value")
     picker.observe(draw, names="value")
     draw()
-    return W.VBox([W.HBox([photo, picker]), out])
+    return W.VBox([photo, picker, out])

@@ -24,12 +24,13 @@ zeros, which is what a zero-filled shift would do.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from typing import Callable, Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["shift", "pad_to_canvas", "equivariance_error", "equivariance_curve"]
+__all__ = ["shift", "pad_to_canvas", "equivariance_error", "equivariance_curve", "accuracy_under_shifts"]
 
 
 def _check_pair(name: str, value) -> tuple[int, int]:
@@ -186,3 +187,56 @@ def equivariance_curve(
         raise ValueError(f"equivariance_curve: axis must be 'rows' or 'cols'; got {axis!r}.")
     pairs = [(s, 0) if axis == "rows" else (0, s) for s in shifts]
     return [equivariance_error(f, x, pair, stride=stride, circular=circular) for pair in pairs]
+
+
+def accuracy_under_shifts(
+    predict: torch.nn.Module | Callable[[torch.Tensor], torch.Tensor | np.ndarray],
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    shifts: Sequence[int | tuple[int, int]],
+    *,
+    batch_size: int = 512,
+) -> list[float]:
+    """Accuracy of a classifier on test images moved by each shift (zero fill).
+
+    A classifier is translation *invariant* when its accuracy does not depend
+    on the shift; this measures how far from that it is.
+
+    Args:
+        predict: a ``torch.nn.Module`` returning ``(N, C)`` logits (run in eval
+            mode under ``no_grad``, on the model's device, and put back in the
+            mode it was in), or any function from images ``(N, C, H, W)`` to
+            predicted classes ``(N,)`` (e.g. HOG features and a linear classifier).
+        images: ``(N, C, H, W)`` test images.
+        labels: ``(N,)`` their classes.
+        shifts: ``(dy, dx)`` pairs, or ints meaning ``(0, dx)`` (a move to the right).
+        batch_size: images per forward pass.
+
+    Returns:
+        One accuracy in ``[0, 1]`` per shift.
+    """
+    if images.ndim != 4 or labels.ndim != 1 or len(images) != len(labels):
+        raise ValueError(f"accuracy_under_shifts expects images (N, C, H, W) and labels (N,); got "
+                         f"{tuple(images.shape)} and {tuple(labels.shape)}.")
+    is_module = isinstance(predict, torch.nn.Module)
+    if is_module:
+        first = next(predict.parameters(), None)
+        device = first.device if first is not None else torch.device("cpu")
+        was_training = predict.training
+        predict.eval()
+    results = []
+    try:
+        for s in shifts:
+            pair = (0, s) if isinstance(s, int) else s
+            moved = shift(images, pair)
+            if is_module:
+                with torch.no_grad():
+                    guesses = torch.cat([predict(moved[i:i + batch_size].to(device)).argmax(1).cpu()
+                                         for i in range(0, len(moved), batch_size)])
+            else:
+                guesses = torch.as_tensor(np.asarray(predict(moved)))
+            results.append((guesses.long() == labels.cpu()).float().mean().item())
+    finally:
+        if is_module:
+            predict.train(was_training)
+    return results

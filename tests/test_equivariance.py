@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from cnnlib.equivariance import equivariance_curve, equivariance_error, pad_to_canvas, shift
+from cnnlib.equivariance import accuracy_under_shifts, equivariance_curve, equivariance_error, pad_to_canvas, shift
 
 
 @pytest.fixture
@@ -81,3 +81,28 @@ def test_equivariance_error_checks_its_arguments(images):
         equivariance_error(conv, images[0], 1)
     with pytest.raises(ValueError, match="axis"):
         equivariance_curve(conv, images, [1], axis="x")
+
+
+def test_accuracy_under_shifts_of_an_invariant_and_a_position_bound_classifier():
+    g = torch.Generator().manual_seed(0)
+    labels = torch.randint(0, 2, (20,), generator=g)
+    images = torch.zeros(20, 1, 9, 9)
+    images[labels == 1, :, 4, 4] = 1.0  # class 1: one bright pixel in the centre
+
+    class Anywhere(torch.nn.Module):  # class 1 if any pixel is bright: invariant
+        def forward(self, x):
+            hit = x.flatten(1).amax(1)
+            return torch.stack([1 - hit, hit], 1)
+
+    anywhere = Anywhere().train()
+    assert accuracy_under_shifts(anywhere, images, labels, [0, 2, (3, -3)]) == [1.0, 1.0, 1.0]
+    assert anywhere.training  # the mode is restored
+
+    def centre_only(x):  # looks at one fixed pixel: position-bound
+        return (x[:, 0, 4, 4] > 0.5).long()
+
+    accs = accuracy_under_shifts(centre_only, images, labels, [0, 1])
+    assert accs[0] == 1.0
+    assert accs[1] == (labels == 0).float().mean().item()
+    with pytest.raises(ValueError, match="labels"):
+        accuracy_under_shifts(centre_only, images, labels[:3], [0])

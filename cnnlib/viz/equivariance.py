@@ -1,0 +1,102 @@
+"""Figures of translation equivariance: f(T(x)) next to T(f(x)), and error curves.
+
+* :func:`plot_equivariance` shows, for one image and one channel of a
+  feature map, the input, the shifted input, ``f(T(x))``, ``T(f(x))`` and
+  their difference (signed, with a colour bar).
+* :func:`plot_equivariance_curves` draws the relative error of several maps
+  against the size of the shift.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import torch
+
+from cnnlib.equivariance import shift as shift_images
+
+__all__ = ["plot_equivariance", "plot_equivariance_curves"]
+
+
+@torch.no_grad()
+def plot_equivariance(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, shifts: tuple[int, int], *,
+                      stride: int = 1, channel: int = 0, circular: bool = True, title: str = "") -> plt.Figure:
+    """Five panels: ``x``, ``T(x)``, ``f(T(x))``, ``T(f(x))`` and the difference.
+
+    Args:
+        f: a map from ``(1, C, H, W)`` images to ``(1, C', H', W')`` feature maps.
+        x: one image, ``(1, C, H, W)`` (only its first channel is drawn).
+        shifts: ``(dy, dx)`` in input pixels.
+        stride: ``f``'s total stride; the output is shifted by ``shifts // stride``
+            (rounded down), so odd shifts through a stride-2 map show the mismatch.
+        channel: which output channel to draw.
+        circular: wrap-around shifts (as :func:`cnnlib.equivariance.equivariance_error`).
+        title: the figure's title.
+
+    Returns:
+        The figure.
+    """
+    if x.ndim != 4 or x.shape[0] != 1:
+        raise ValueError(f"plot_equivariance draws one image of shape (1, C, H, W); got {tuple(x.shape)}.")
+    dy, dx = shifts
+    moved = shift_images(x, (dy, dx), circular=circular)
+    out_of_moved = f(moved)[0, channel]
+    moved_out = shift_images(f(x), (math.floor(dy / stride), math.floor(dx / stride)), circular=circular)[0, channel]
+    diff = out_of_moved - moved_out
+    fig, axes = plt.subplots(1, 5, figsize=(15, 3.4))
+    panels = [(x[0, 0], "input x"), (moved[0, 0], f"T(x): moved by {(dy, dx)}"),
+              (out_of_moved, "f(T(x))"), (moved_out, f"T(f(x)): moved by {(dy // stride, dx // stride)}")]
+    low = min(float(out_of_moved.min()), float(moved_out.min()))
+    high = max(float(out_of_moved.max()), float(moved_out.max()))
+    signed = low < 0  # signed responses (an edge filter) get a diverging map centred on 0
+    if signed:
+        low, high = -max(-low, high), max(-low, high)
+    for i, (ax, (image, name)) in enumerate(zip(axes, panels)):
+        if i < 2:
+            ax.imshow(image.cpu(), cmap="gray")
+        else:
+            shown = ax.imshow(image.cpu(), cmap="RdBu_r" if signed else "viridis", vmin=low, vmax=high)
+        ax.set_title(name, fontsize=10)
+    fig.colorbar(shown, ax=axes[3], fraction=0.046, pad=0.03)
+    largest = float(diff.abs().max())
+    bound = max(largest, float(high - low) * 1e-3, 1e-12)  # an all-zero difference shows as white
+    shown = axes[4].imshow(diff.cpu(), cmap="RdBu_r", vmin=-bound, vmax=bound)
+    axes[4].set_title(f"difference (max |d| = {largest:.2g})", fontsize=10)
+    fig.colorbar(shown, ax=axes[4], fraction=0.046, pad=0.03)
+    for ax in axes:
+        ax.set_xlabel("column")
+    axes[0].set_ylabel("row")
+    fig.suptitle(title or "Is f equivariant? Compare f(T(x)) with T(f(x))")
+    fig.tight_layout()
+    return fig
+
+
+def plot_equivariance_curves(shifts: Sequence[int], errors: Mapping[str, Sequence[float]], *,
+                             title: str = "Equivariance error against shift") -> plt.Figure:
+    """Relative equivariance error against the shift, one line per map.
+
+    Args:
+        shifts: the shifts in input pixels.
+        errors: name -> one error per shift (from
+            :func:`cnnlib.equivariance.equivariance_curve`).
+        title: the figure's title.
+
+    Returns:
+        The figure.
+    """
+    shifts = list(shifts)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    markers = "osD^vP*X"
+    for i, (name, values) in enumerate(errors.items()):
+        if len(values) != len(shifts):
+            raise ValueError(f"plot_equivariance_curves: {name!r} has {len(values)} errors for {len(shifts)} shifts.")
+        ax.plot(shifts, values, marker=markers[i % len(markers)], label=name)
+    ax.set_xticks(shifts)
+    ax.set_xlabel("shift of the input (pixels)")
+    ax.set_ylabel("relative error ||f(Tx) - T f(x)|| / ||f(x)||")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return fig

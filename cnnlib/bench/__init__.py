@@ -1,0 +1,39 @@
+"""Benchmarks that compare cnnlib's implementations with PyTorch's, side by side.
+
+From a shell::
+
+    python -m cnnlib.bench conv            # the full suite of real layer shapes
+    python -m cnnlib.bench conv --small    # the quick one
+
+From a notebook::
+
+    from cnnlib.bench import SMALL_CONV_SUITE, time_conv_methods, format_conv_table
+    rows = time_conv_methods(SMALL_CONV_SUITE)   # about ten seconds
+    print(format_conv_table(rows))
+"""
+from cnnlib.bench.conv import (
+    CONV_SUITE,
+    SMALL_CONV_SUITE,
+    ConvCase,
+    ConvTiming,
+    format_conv_table,
+    machine_description,
+    matmul_gflops,
+    summarize,
+    time_conv_methods,
+)
+from cnnlib.bench.timing import interleaved_times, median_ratio
+
+__all__ = [
+    "CONV_SUITE",
+    "SMALL_CONV_SUITE",
+    "ConvCase",
+    "ConvTiming",
+    "format_conv_table",
+    "interleaved_times",
+    "machine_description",
+    "matmul_gflops",
+    "median_ratio",
+    "summarize",
+    "time_conv_methods",
+]

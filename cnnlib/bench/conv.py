@@ -1,0 +1,307 @@
+"""Benchmark: the from-scratch convolutions against ``torch.nn.functional.conv2d``.
+
+Each case is a real layer shape. For every case the methods of
+:func:`cnnlib.ops.conv2d` and ``F.conv2d`` run interleaved (see
+:mod:`cnnlib.bench.timing`); a method's *ratio* is the median over rounds of
+its time divided by ``F.conv2d``'s time in the same round (1.0 = as fast,
+2.0 = twice as slow). GFLOP/s counts ``2 * multiply-adds`` of the layer
+(:func:`cnnlib.arith.conv_macs`), the same work for every method (the FFT
+method does different arithmetic; its GFLOP/s is "equivalent direct
+GFLOP/s"). A large matrix product's GFLOP/s is measured alongside as the
+ceiling: the most a GEMM-based method can hope for on this machine.
+
+Run it from a shell::
+
+    python -m cnnlib.bench conv
+"""
+from __future__ import annotations
+
+import platform
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from cnnlib.arith import conv_macs, conv_output_size
+from cnnlib.bench.timing import interleaved_times, median_ratio
+from cnnlib.ops import conv2d
+
+__all__ = [
+    "CONV_SUITE",
+    "SMALL_CONV_SUITE",
+    "ConvCase",
+    "ConvTiming",
+    "format_conv_table",
+    "machine_description",
+    "matmul_gflops",
+    "summarize",
+    "time_conv_methods",
+]
+
+REFERENCE = "torch"  # the name F.conv2d's rows carry
+
+
+@dataclass(frozen=True)
+class ConvCase:
+    """One layer shape to time.
+
+    Attributes:
+        name: short label, e.g. ``"ResNet-18 stage 1"``.
+        batch: images per call.
+        in_channels: ``C_in``.
+        out_channels: ``C_out``.
+        size: input height and width.
+        kernel_size: square kernel side ``K``.
+        stride: ``S``.
+        padding: ``P``.
+    """
+
+    name: str
+    batch: int
+    in_channels: int
+    out_channels: int
+    size: int
+    kernel_size: int
+    stride: int = 1
+    padding: int = 0
+
+    @property
+    def output_size(self) -> int:
+        """Output height (= width)."""
+        return conv_output_size(self.size, self.kernel_size, self.stride, self.padding)
+
+    @property
+    def flops(self) -> int:
+        """``2 * multiply-adds`` of the whole batch."""
+        return 2 * self.batch * conv_macs(self.in_channels, self.out_channels, self.kernel_size, self.output_size)
+
+    @property
+    def shape(self) -> str:
+        """Human-readable ``N x C x H x W -> C_out x H_out x W_out, KxK/S``."""
+        return (
+            f"{self.batch}x{self.in_channels}x{self.size}x{self.size} -> "
+            f"{self.out_channels}x{self.output_size}x{self.output_size}, "
+            f"{self.kernel_size}x{self.kernel_size}/{self.stride}"
+        )
+
+    def tensors(self, dtype: torch.dtype = torch.float32, seed: int = 0):
+        """Random input, weight and bias of this layer's shapes."""
+        gen = torch.Generator().manual_seed(seed)
+        x = torch.randn(self.batch, self.in_channels, self.size, self.size, generator=gen, dtype=dtype)
+        w = torch.randn(self.out_channels, self.in_channels, self.kernel_size, self.kernel_size,
+                        generator=gen, dtype=dtype)
+        b = torch.randn(self.out_channels, generator=gen, dtype=dtype)
+        return x, w, b
+
+
+#: The fixed suite behind ``python -m cnnlib.bench conv``.
+CONV_SUITE: tuple[ConvCase, ...] = (
+    ConvCase("LeNet-5 conv1", 64, 1, 6, 32, 5),
+    ConvCase("LeNet-5 conv2", 64, 6, 16, 14, 5),
+    ConvCase("CIFAR 3x3", 32, 32, 32, 32, 3, 1, 1),
+    ConvCase("ResNet-18 stage 1", 8, 64, 64, 56, 3, 1, 1),
+    ConvCase("ResNet-18 stage 2", 8, 128, 128, 28, 3, 1, 1),
+    ConvCase("ResNet-18 stage 3", 8, 256, 256, 14, 3, 1, 1),
+    ConvCase("ResNet-18 stage 4", 8, 512, 512, 7, 3, 1, 1),
+    ConvCase("ResNet-18 down 3x3/2", 8, 64, 128, 56, 3, 2, 1),
+    ConvCase("ResNet-18 down 1x1/2", 8, 64, 128, 56, 1, 2, 0),
+    ConvCase("AlexNet 11x11 stem", 8, 3, 64, 224, 11, 4, 2),
+    ConvCase("ResNet 7x7 stem", 8, 3, 64, 224, 7, 2, 3),
+    ConvCase("Large kernel 31x31", 2, 16, 16, 32, 31, 1, 15),
+)
+
+#: A quick suite for notebooks: about ten seconds on two cores, loops included.
+SMALL_CONV_SUITE: tuple[ConvCase, ...] = (
+    ConvCase("LeNet-5 conv1", 16, 1, 6, 32, 5),
+    ConvCase("CIFAR 3x3", 4, 16, 16, 32, 3, 1, 1),
+    ConvCase("ResNet-18 stage 4", 1, 512, 512, 7, 3, 1, 1),
+    ConvCase("Large kernel 15x15", 1, 8, 8, 32, 15, 1, 7),
+)
+
+
+@dataclass(frozen=True)
+class ConvTiming:
+    """One method on one case.
+
+    Attributes:
+        case: the :class:`ConvCase`.
+        method: ``"torch"`` (``F.conv2d``, the reference) or a method of
+            :func:`cnnlib.ops.conv2d`.
+        seconds: median time of one call (``nan`` if skipped).
+        ratio: median over rounds of this method's time / ``F.conv2d``'s time
+            in the same round (``nan`` if skipped).
+        gflops: ``case.flops / seconds / 1e9``.
+        rounds: how many timed calls the medians come from.
+        note: why a method was skipped or timed fewer rounds, else ``""``.
+    """
+
+    case: ConvCase
+    method: str
+    seconds: float
+    ratio: float
+    gflops: float
+    rounds: int
+    note: str = ""
+
+
+def machine_description() -> str:
+    """One line: CPU model, cores, threads torch uses, torch version."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    import os
+
+    return (
+        f"{cpu}, {os.cpu_count()} logical cores, torch {torch.__version__} "
+        f"using {torch.get_num_threads()} threads"
+    )
+
+
+def matmul_gflops(sizes: Sequence[int] = (1024, 2048), rounds: int = 5, dtype: torch.dtype = torch.float32) -> float:
+    """Best median GFLOP/s of square matrix products (``2 n^3`` FLOPs each).
+
+    The ceiling for im2col: its heavy lifting is one such product.
+    """
+    best = 0.0
+    for n in sizes:
+        gen = torch.Generator().manual_seed(n)
+        a = torch.randn(n, n, generator=gen, dtype=dtype)
+        b = torch.randn(n, n, generator=gen, dtype=dtype)
+        times = interleaved_times({"mm": lambda: a @ b}, rounds)["mm"]
+        best = max(best, 2 * n**3 / statistics.median(times) / 1e9)
+    return best
+
+
+def time_conv_methods(
+    cases: Iterable[ConvCase] = SMALL_CONV_SUITE,
+    methods: Sequence[str] = ("im2col", "fft", "loops"),
+    rounds: int = 5,
+    loops_budget_s: float = 2.0,
+    dtype: torch.dtype = torch.float32,
+    verbose: bool = False,
+) -> list[ConvTiming]:
+    """Time ``F.conv2d`` and each method on each case, interleaved.
+
+    The loops method is slow: it first runs once (that run is its first
+    timing); it then joins only as many rounds as fit in ``loops_budget_s``,
+    and if that single run already took longer, the single run is all it
+    gets (its ratio then divides by ``F.conv2d``'s median). Every method's
+    output is checked against ``F.conv2d`` before timing.
+
+    Args:
+        cases: the layer shapes, e.g. :data:`CONV_SUITE` or :data:`SMALL_CONV_SUITE`.
+        methods: methods of :func:`cnnlib.ops.conv2d` to time.
+        rounds: interleaved rounds per case (the medians come from these).
+        loops_budget_s: time allowed to the loops method per case.
+        dtype: floating-point type of the tensors.
+        verbose: print each case's result as it finishes.
+
+    Returns:
+        One :class:`ConvTiming` per case and method, ``F.conv2d`` first
+        (method ``"torch"``, ratio 1).
+    """
+    rows: list[ConvTiming] = []
+    for case in cases:
+        x, w, b = case.tensors(dtype)
+        kw = {"stride": case.stride, "padding": case.padding}
+        with torch.no_grad():
+            expected = F.conv2d(x, w, b, **kw)
+            fns = {REFERENCE: lambda: F.conv2d(x, w, b, **kw)}
+            first: dict[str, float] = {}
+            caps: dict[str, int] = {}
+            for m in methods:
+                fns[m] = (lambda m=m: conv2d(x, w, b, method=m, **kw))
+                start = time.perf_counter()
+                got = fns[m]()  # warm-up, and a correctness check
+                first[m] = time.perf_counter() - start
+                tol = 1e-3 * max(1.0, float(expected.abs().max()))
+                if not torch.allclose(got, expected, rtol=1e-3, atol=tol):
+                    raise AssertionError(f"{m} disagrees with F.conv2d on {case.name}")
+                if m == "loops":
+                    caps[m] = 0 if first[m] > loops_budget_s else max(1, min(rounds, int(loops_budget_s / first[m])))
+            times = interleaved_times(fns, rounds, max_rounds=caps, warmup=[REFERENCE] + [m for m in methods if m != "loops"])
+        ref = times[REFERENCE]
+        ref_median = statistics.median(ref)
+        rows.append(ConvTiming(case, REFERENCE, ref_median, 1.0, case.flops / ref_median / 1e9, len(ref)))
+        for m in methods:
+            note = ""
+            if times[m]:
+                seconds = statistics.median(times[m])
+                ratio = median_ratio(times[m], ref)
+                n_rounds = len(times[m])
+                if n_rounds < rounds:
+                    note = f"{n_rounds} round(s): slow"
+            else:  # too slow to repeat: its single warm-up run is the measurement
+                seconds = first[m]
+                ratio = seconds / ref_median
+                n_rounds = 1
+                note = "single run: slow"
+            rows.append(ConvTiming(case, m, seconds, ratio, case.flops / seconds / 1e9, n_rounds, note))
+        if verbose:
+            print(_case_line(case, [r for r in rows if r.case is case], methods), flush=True)
+    return rows
+
+
+def summarize(rows: Sequence[ConvTiming]) -> dict[str, float]:
+    """Median ratio to ``F.conv2d`` over the cases, per method, plus ``"best"``.
+
+    ``"best"`` is the median over cases of the best from-scratch method's
+    ratio on each case.
+    """
+    methods = [m for m in dict.fromkeys(r.method for r in rows) if m != REFERENCE]
+    out = {m: statistics.median(r.ratio for r in rows if r.method == m) for m in methods}
+    cases = list(dict.fromkeys(r.case for r in rows))
+    out["best"] = statistics.median(min(r.ratio for r in rows if r.case == c and r.method != REFERENCE) for c in cases)
+    return out
+
+
+def _case_line(case: ConvCase, rows: Sequence[ConvTiming], methods: Sequence[str]) -> str:
+    by = {r.method: r for r in rows}
+    ref = by[REFERENCE]
+    cells = [f"{case.name:<22}", f"{case.shape:<42}", f"{case.flops / 1e9:7.2f}", f"{ref.seconds * 1e3:9.2f}",
+             f"{ref.gflops:6.1f}"]
+    for m in methods:
+        r = by[m]
+        mark = "*" if r.note else " "
+        cells.append(f"{r.ratio:8.2f}x{mark}{r.gflops:6.1f}")
+    return " ".join(cells)
+
+
+def format_conv_table(rows: Sequence[ConvTiming], ceiling_gflops: float | None = None) -> str:
+    """A plain-text table of :func:`time_conv_methods` results with a summary.
+
+    Args:
+        rows: the timings.
+        ceiling_gflops: the machine's matmul GFLOP/s, printed as the ceiling.
+
+    Returns:
+        The table as a string: one line per case with ``F.conv2d``'s time and
+        GFLOP/s, then each method's ratio and GFLOP/s.
+    """
+    methods = [m for m in dict.fromkeys(r.method for r in rows) if m != REFERENCE]
+    header = [f"{'case':<22}", f"{'input -> output, kernel/stride':<42}", f"{'GFLOP':>7}", f"{'torch ms':>9}",
+              f"{'GF/s':>6}"] + [f"{m + ' ratio':>10} {'GF/s':>5}" for m in methods]
+    lines = [" ".join(header), "-" * len(" ".join(header))]
+    for case in dict.fromkeys(r.case for r in rows):
+        lines.append(_case_line(case, [r for r in rows if r.case is case], methods))
+    lines.append("")
+    summary = summarize(rows)
+    lines.append("median ratio to F.conv2d over the suite: "
+                 + ", ".join(f"{m} {summary[m]:.2f}x" for m in methods)
+                 + f"; best method per case: {summary['best']:.2f}x")
+    if ceiling_gflops is not None:
+        lines.append(f"ceiling: a 2048x2048 float32 matrix product reaches {ceiling_gflops:.1f} GFLOP/s on this machine")
+    if any(r.note for r in rows):
+        lines.append("* fewer rounds: the method is slow, so it ran only as often as its time budget allowed")
+    lines.append("ratio = median over interleaved rounds of (method time / F.conv2d time in the same round); "
+                 "GF/s = 2 x multiply-adds / time")
+    return "\n".join(lines)

@@ -111,4 +111,7 @@ def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, *, ste
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
     if config.scheduler == "step":
         return torch.optim.lr_scheduler.StepLR(optimizer, step_size=max(1, total // 3), gamma=0.1)
-    return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total, pct_start=0.25)
+    if total < 3:  # too few steps to warm up and anneal
+        return None
+    pct_start = min(0.5, max(0.25, 2.0 / total))
+    return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total, pct_start=pct_start)

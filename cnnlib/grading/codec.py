@@ -130,7 +130,20 @@ def dump(obj: Any, arrays: dict[str, np.ndarray], json_path: str, npz_path: str)
 
 
 def load(json_path: str, npz_path: str) -> tuple[Any, dict[str, np.ndarray]]:
-    """Read what :func:`dump` wrote: ``(json_data, arrays)``, never unpickling."""
+    """Read what :func:`dump` wrote: ``(json_data, arrays)``, never unpickling.
+
+    Raises:
+        ValueError: the files are missing, links, too big or malformed.
+    """
+    try:
+        return _load(json_path, npz_path)
+    except ValueError:
+        raise
+    except Exception as exc:  # anything a hostile file can provoke
+        raise ValueError(f"unreadable result ({type(exc).__name__}: {str(exc)[:100]})") from None
+
+
+def _load(json_path: str, npz_path: str) -> tuple[Any, dict[str, np.ndarray]]:
     with os.fdopen(_open_plain(json_path), "rb") as f:
         obj = json.loads(f.read().decode("utf-8"))
     with os.fdopen(_open_plain(npz_path), "rb") as f:

@@ -56,6 +56,10 @@ def compare(expected: Any, got: Any, *, atol: float = 1e-4, rtol: float = 1e-4) 
     integers exactly, floats with the same tolerance. Tuples and lists element
     by element.
     """
+    from cnnlib.grading.codec import Unsupported
+
+    if isinstance(got, Unsupported):
+        return Comparison(False, f"returned {got!r}")
     if isinstance(expected, torch.Tensor):
         if isinstance(got, np.ndarray):
             return Comparison(False, "returned a NumPy array; return a torch.Tensor")

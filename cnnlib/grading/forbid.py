@@ -8,8 +8,9 @@ Three independent tripwires watch one call of the student's function:
 * Python's profile hook sees every function called, whatever name it was
   reached by, and records calls into forbidden modules or functions, and
   calls that would switch the tripwires off;
-* optionally (in the grader's child) PyTorch's own operator profiler, which
-  records operators even when Python dispatch is disabled.
+* in the grader's child, PyTorch's own operator profiler
+  (:class:`OperatorRecorder`), which records operators even when Python
+  dispatch is disabled.
 
 A student who reaches into the grader's internals on purpose could still
 switch them off in their own process; the grader's parent also scans the
@@ -28,7 +29,7 @@ from typing import Any, Callable
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-__all__ = ["ForbiddenCallError", "GuardResult", "guarded_call", "scan_source", "TAMPER_NAMES"]
+__all__ = ["ForbiddenCallError", "GuardResult", "OperatorRecorder", "guarded_call", "scan_source", "TAMPER_NAMES"]
 
 #: Names that only code tampering with the grader or the tripwires uses.
 TAMPER_NAMES = (
@@ -129,16 +130,13 @@ def _call_name(arg: Any) -> str:
     return f"{owner_name}.{getattr(arg, '__name__', '')}"
 
 
-def guarded_call(fn: Callable, args: tuple, kwargs: dict, forbid: tuple[str, ...], *,
-                 op_profiler: bool = False) -> GuardResult:
+def guarded_call(fn: Callable, args: tuple, kwargs: dict, forbid: tuple[str, ...]) -> GuardResult:
     """Call ``fn(*args, **kwargs)`` and record calls that ``forbid`` rules out.
 
     Args:
         fn: the student's function.
         args, kwargs: its arguments.
         forbid: see :class:`cnnlib.grading.Exercise`.
-        op_profiler: also record operators with PyTorch's profiler (a second,
-            independent check; used by the grader).
 
     Returns:
         A :class:`GuardResult`. The call's own exception (if any) is in
@@ -148,6 +146,7 @@ def guarded_call(fn: Callable, args: tuple, kwargs: dict, forbid: tuple[str, ...
     result = GuardResult()
     violations = result.violations
     seen: set[str] = set()
+    hits: set[str] = set()
 
     def note(text: str) -> None:
         if text not in seen:
@@ -164,7 +163,9 @@ def guarded_call(fn: Callable, args: tuple, kwargs: dict, forbid: tuple[str, ...
                 return
             hit = rules.module_hit(module)
             if hit:
-                note(f"called {module}.{code.co_name} ({hit} is not allowed)")
+                if hit not in hits:
+                    hits.add(hit)
+                    note(f"called {module}.{code.co_name} ({hit} is not allowed)")
             elif code in rules.codes:
                 note(f"called {rules.codes[code]}")
             elif _TAMPER_RE.search(code.co_name):
@@ -179,16 +180,11 @@ def guarded_call(fn: Callable, args: tuple, kwargs: dict, forbid: tuple[str, ...
                 note(f"tampered with the checker ({name})")
             module = getattr(arg, "__module__", None) or ""
             hit = rules.module_hit(module) if module else None
-            if hit:
+            if hit and hit not in hits:
+                hits.add(hit)
                 note(f"called {module}.{getattr(arg, '__name__', '?')} ({hit} is not allowed)")
 
     mode = _OperatorGuard(rules.aten, violations) if rules.aten is not None else None
-    prof = None
-    if op_profiler and rules.aten is not None:
-        from torch.autograd.profiler import profile
-
-        prof = profile(use_kineto=False)
-        prof.__enter__()
     if mode is not None:
         mode.__enter__()
     threading.setprofile(hook)
@@ -208,18 +204,46 @@ def guarded_call(fn: Callable, args: tuple, kwargs: dict, forbid: tuple[str, ...
                 note("tampered with the checker (the operator guard was removed)")
         if not still_ours:
             note("tampered with the checker (the profile hook was replaced)")
-        if prof is not None:
-            try:
-                prof.__exit__(None, None, None)
-                names = {e.name for e in prof.function_events}
-            except Exception:
-                names = set()
-                note("tampered with the checker (the operator profiler was stopped)")
-            for name in sorted(names):
-                if rules.aten.search(name.removeprefix("aten::")):
-                    note(f"called the PyTorch operator {name}")
-                    break
     return result
+
+
+class OperatorRecorder:
+    """PyTorch's own operator profiler around several calls: a second, independent
+    record of forbidden operators (it sees them even with Python dispatch disabled).
+
+    Use as a context manager; then :meth:`violations` lists what it saw.
+    """
+
+    def __init__(self, forbid: tuple[str, ...]):
+        self.pattern = _Rules.parse(tuple(forbid)).aten
+        self._prof = None
+        self.names: set[str] = set()
+        self.broken = False
+
+    def __enter__(self) -> "OperatorRecorder":
+        if self.pattern is not None:
+            from torch.autograd.profiler import profile
+
+            self._prof = profile(use_kineto=False)
+            self._prof.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._prof is None:
+            return
+        try:
+            self._prof.__exit__(None, None, None)
+            self.names = {e.name for e in self._prof.function_events}
+        except Exception:
+            self.broken = True
+
+    def violations(self) -> list[str]:
+        if self.broken:
+            return ["tampered with the checker (the operator profiler was stopped)"]
+        if self.pattern is None:
+            return []
+        found = sorted(n for n in self.names if self.pattern.search(n.removeprefix("aten::")))
+        return [f"called the PyTorch operator {found[0]}"] if found else []
 
 
 def scan_source(source: str) -> list[str]:

@@ -26,7 +26,7 @@ from cnnlib.grading import codec
 from cnnlib.grading.evaluate import CaseResult, expected_value, judge_case
 from cnnlib.grading.forbid import scan_source
 from cnnlib.grading.registry import Case, Exercise, get_exercise, list_exercises
-from cnnlib.grading.sandbox import Limits, is_root, run_child
+from cnnlib.grading.sandbox import ForkServer, Limits, run_child
 
 __all__ = ["GradeConfig", "HiddenTests", "load_hidden_tests", "grade", "grade_one", "write_csv", "write_json",
            "merge", "student_ids", "select_shard"]
@@ -201,7 +201,7 @@ def _exercise_note(ex_id: str, status: str, results: list[CaseResult], function:
 
 
 def grade_one(path: Path, student: str, ids: list[str], prepared: list[_Prepared], config: GradeConfig,
-              slot: int) -> dict:
+              slot: int, server: ForkServer) -> dict:
     """Grade one notebook; never raises for anything the submission does."""
     record: dict[str, Any] = {"student": student, "file": Path(path).name, "notes": [], "exercises": {}}
 
@@ -234,8 +234,7 @@ def grade_one(path: Path, student: str, ids: list[str], prepared: list[_Prepared
         os.mkdir(workdir, 0o700)
         codec.dump(task, arrays, os.path.join(workdir, "task.json"), os.path.join(workdir, "inputs.npz"))
         nonce = secrets.token_hex(16)
-        outcome = run_child(workdir, nonce, config.limits, slot=slot, stderr_path=os.path.join(base, "stderr"),
-                            hide=(str(config.hidden.directory),) if config.hidden.directory else ())
+        outcome = run_child(server, workdir, nonce, config.limits, slot=slot, stderr_path=os.path.join(base, "stderr"))
         record["seconds"] = round(outcome.seconds, 2)
         if outcome.killed_for:
             return fail_all(outcome.killed_for)
@@ -254,6 +253,9 @@ def grade_one(path: Path, student: str, ids: list[str], prepared: list[_Prepared
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
+    if isinstance(report.get("seconds"), dict):
+        record["child_seconds"] = {str(k): float(v) for k, v in report["seconds"].items()
+                                   if isinstance(v, (int, float))}
     if report.get("n_cell_errors"):
         errors = [str(e) for e in report.get("cell_errors", [])][:3]
         record["notes"].append(f"{report['n_cell_errors']} cell(s) failed: " + "; ".join(errors))
@@ -294,7 +296,12 @@ def grade_one(path: Path, student: str, ids: list[str], prepared: list[_Prepared
 def _finish(record: dict, prepared: list[_Prepared]) -> dict:
     record["total"] = round(sum(e["points"] for e in record["exercises"].values()), 2)
     record["max"] = round(sum(p.exercise.points for p in prepared), 2)
-    notes = [e.get("note", "") for e in record["exercises"].values()]
+    grouped: dict[str, list[str]] = {}  # the same reason for several exercises: said once
+    for ex_id, e in record["exercises"].items():
+        note = e.get("note", "")
+        if note:
+            grouped.setdefault(note.split(": ", 1)[1], []).append(ex_id)
+    notes = [f"{', '.join(ids)}: {reason}" for reason, ids in grouped.items()]
     record["feedback"] = "; ".join([n for n in record["notes"] + notes if n])[:500]
     return record
 
@@ -324,19 +331,30 @@ def grade(paths: list[Path], config: GradeConfig, *, progress: Callable[[str], N
     def work(path: Path) -> dict:
         slot = slots.get()
         try:
-            rec = grade_one(path, names[path], ids, prepared, config, slot)
+            rec = grade_one(path, names[path], ids, prepared, config, slot, server)
+        except Exception as exc:  # a grader bug must not lose the other students' grades
+            rec = _finish({"student": names[path], "file": path.name, "exercises": {
+                p.exercise.id: {"points": 0.0, "max": p.exercise.points, "status": "not run", "cases": []}
+                for p in prepared}, "notes": [f"internal grader error, grade by hand: {type(exc).__name__}: {exc}"]},
+                prepared)
         finally:
             slots.put(slot)
         if progress:
             progress(f"{rec['student']}: {rec['total']:g}/{rec['max']:g}")
         return rec
 
-    with ThreadPoolExecutor(max_workers=max(1, config.jobs)) as pool:
-        records = list(pool.map(work, paths))
+    stage = tempfile.mkdtemp(prefix="cnnlib-grader-", dir=config.workdir)
+    try:
+        hide = (str(config.hidden.directory),) if config.hidden.directory else ()
+        with ForkServer(stage, hide) as server, ThreadPoolExecutor(max_workers=max(1, config.jobs)) as pool:
+            isolation = server.isolation
+            records = list(pool.map(work, paths))
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
     return {
         "exercises": {p.exercise.id: {"title": p.exercise.title, "points": p.exercise.points,
                                       "cases": len(p.cases)} for p in prepared},
-        "isolation": "separate user, no network" if is_root() else "same user (run as root for full isolation)",
+        "isolation": isolation,
         "submissions": sorted(records, key=lambda r: r["student"]),
     }
 

@@ -1,11 +1,17 @@
-"""The child process: run one submission's code in a sandbox, call its functions.
+"""The sandbox side: a fork server, and the child that runs one submission.
 
-Started by the grader as ``python -I -m cnnlib.grading.runner WORKDIR [limits]``
-(under ``unshare -n`` when possible). It applies its resource limits, drops to
-an unprivileged user, executes the notebook's code cells, then calls each
-exercise's function on the inputs the grader put in ``WORKDIR/task.json`` and
-writes what came back, as plain values, to ``WORKDIR/out``. It never sees the
-expected answers: the parent compares.
+The grader starts one server per run, ``python -I -m cnnlib.grading.runner``
+(under ``unshare -m -n`` as root: its own mount and network namespaces). The
+server imports PyTorch once, then for each request forks a child, which
+applies its resource limits, drops to the job slot's unprivileged user,
+executes the notebook's code cells, calls each exercise's function on the
+inputs the grader put in ``WORKDIR/task.json`` and writes what came back, as
+plain values, to ``WORKDIR/out``. The child never sees the expected answers:
+the parent compares.
+
+Protocol (JSON lines): the parent writes ``{"id", "workdir", "nonce",
+"stderr", "uid", "memory", "cpu", "fsize", "nproc"}``; the server answers
+``{"id", "pid"}`` when the child started and ``{"id", "status"}`` when it ended.
 """
 from __future__ import annotations
 
@@ -52,22 +58,21 @@ class _NoShell:
         return lambda *args, **kwargs: None
 
 
-def _apply_limits(args) -> None:
+def _apply_limits(req: dict) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    if args.memory:
-        resource.setrlimit(resource.RLIMIT_AS, (args.memory, args.memory))
-    if args.cpu:
-        resource.setrlimit(resource.RLIMIT_CPU, (args.cpu, args.cpu + 5))
-    if args.fsize:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (args.fsize, args.fsize))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+    if req.get("memory"):
+        resource.setrlimit(resource.RLIMIT_AS, (req["memory"], req["memory"]))
+    if req.get("cpu"):
+        resource.setrlimit(resource.RLIMIT_CPU, (req["cpu"], req["cpu"] + 5))
+    if req.get("fsize"):
+        resource.setrlimit(resource.RLIMIT_FSIZE, (req["fsize"], req["fsize"]))
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-big write fails instead of killing
-    if args.uid is not None and os.geteuid() == 0:
+    if req.get("uid") is not None and os.geteuid() == 0:
         os.setgroups([])
-        os.setgid(args.gid)
-        os.setuid(args.uid)
-    if args.nproc:
-        resource.setrlimit(resource.RLIMIT_NPROC, (args.nproc, args.nproc))
+        os.setgid(req["uid"])
+        os.setuid(req["uid"])
+    if req.get("nproc"):
+        resource.setrlimit(resource.RLIMIT_NPROC, (req["nproc"], req["nproc"]))
 
 
 def _traversable(path: str) -> bool:
@@ -88,7 +93,7 @@ def _mount(*args: str) -> None:
     subprocess.run(["mount", *args], check=True, capture_output=True)
 
 
-def _isolate_files(hide: list[str], workdir: str) -> None:
+def _isolate_files(hide: list[str], workdir: str) -> None:  # workdir: where to stage mounts
     """In this private mount namespace: hide ``hide`` under empty file systems and
     make Python's own files readable when they sit in a private directory
     (e.g. an interpreter under /root); everything else of that directory stays hidden."""
@@ -111,8 +116,9 @@ def _isolate_files(hide: list[str], workdir: str) -> None:
             if not os.stat(anc).st_mode & 0o001:
                 blocked.setdefault(anc, []).append(path)
                 break
-    stage = os.path.join(workdir, ".stage")
-    os.makedirs(stage, exist_ok=True)
+    import tempfile
+
+    stage = tempfile.mkdtemp(prefix="cnnlib-stage-", dir=workdir)
     for anc, paths in blocked.items():
         paths = [p for p in paths if not any(p != q and p.startswith(q + os.sep) for q in paths)]
         staged = []
@@ -140,27 +146,16 @@ def _on_alarm(signum, frame):
     raise _TimeLimit()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cnnlib.grading.runner")
-    parser.add_argument("workdir")
-    parser.add_argument("--uid", type=int)
-    parser.add_argument("--gid", type=int)
-    parser.add_argument("--memory", type=int, default=0)
-    parser.add_argument("--cpu", type=int, default=0)
-    parser.add_argument("--fsize", type=int, default=0)
-    parser.add_argument("--nproc", type=int, default=0)
-    parser.add_argument("--isolate-files", action="store_true",
-                        help="in a private mount namespace: hide --hide paths, expose Python's files")
-    parser.add_argument("--hide", action="append", default=[])
-    args = parser.parse_args(argv)
-
-    if args.isolate_files and os.geteuid() == 0:
-        _isolate_files(args.hide, args.workdir)
-    _apply_limits(args)
-    os.chdir(args.workdir)
-    nonce = sys.stdin.buffer.read(64).decode("ascii", "replace").strip()
-    sys.stdin.close()
+def _child(req: dict) -> int:
+    """Run one submission (in the forked child, already limited and unprivileged)."""
+    os.chdir(req["workdir"])
+    os.environ.clear()
+    os.environ.update(req.get("env", {}))
+    nonce = req["nonce"]
     pid = os.getpid()
+    import time
+
+    clock = {"start": time.monotonic()}
 
     import builtins
     import json
@@ -168,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from cnnlib.grading import codec, feedback
-    from cnnlib.grading.forbid import guarded_call
+    from cnnlib.grading.forbid import OperatorRecorder, guarded_call
 
     feedback.GRADING = True  # check cells become no-ops
     torch.set_num_threads(1)
@@ -180,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         with np.load(f, allow_pickle=False) as npz:
             inputs = {k: npz[k] for k in npz.files}
 
+    clock["imported"] = time.monotonic()
     out_text = _CappedText()
     real_stdout, real_stderr = sys.stdout, sys.stderr
     sys.stdout = sys.stderr = out_text
@@ -195,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
             exec(code, namespace)
             _alarm(0)
         except _TimeLimit:
-            cell_errors.append(f"cell {index}: stopped after {task['cell_time_limit']:g} s")
+            cell_errors.append(f"cell {index}: stopped after {task['cell_time_limit']:.0f} s")
         except SystemExit:
             _alarm(0)
             cell_errors.append(f"cell {index}: called sys.exit() or exit(); the rest of the cell was skipped")
@@ -207,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         if os.getpid() != pid:  # a forked copy of this process: it must not report
             os._exit(0)
 
+    clock["cells"] = time.monotonic()
     results = {}
     arrays: dict = {}
     for ex in task["exercises"]:
@@ -219,17 +216,24 @@ def main(argv: list[str] | None = None) -> int:
         if not callable(fn):
             entry["status"] = "not callable"
             continue
+        timed_out = False
+        recorder = OperatorRecorder(tuple(ex["forbid"]))
+        recorder.__enter__()
         for case in ex["cases"]:
             record: dict = {}
+            if timed_out:
+                entry["cases"].append({"status": "error", "error": "skipped: an earlier case ran out of time"})
+                continue
             try:
                 call_args = codec.decode(case["args"], inputs)
                 call_kwargs = codec.decode(case["kwargs"], inputs)
                 _alarm(ex["time_limit"])
-                guard = guarded_call(fn, tuple(call_args), dict(call_kwargs), tuple(ex["forbid"]), op_profiler=True)
+                guard = guarded_call(fn, tuple(call_args), dict(call_kwargs), tuple(ex["forbid"]))
                 _alarm(0)
             except _TimeLimit:
                 record = {"status": "error", "error": f"took longer than {ex['time_limit']:g} s"}
                 entry["cases"].append(record)
+                timed_out = True
                 continue
             finally:
                 _alarm(0)
@@ -239,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
             err = guard.error
             if isinstance(err, _TimeLimit):
                 record.update(status="error", error=f"took longer than {ex['time_limit']:g} s")
+                timed_out = True
             elif isinstance(err, NotImplementedError) and f"exercise {ex['id']}" in str(err):
                 record["status"] = "not attempted"
             elif err is not None:
@@ -252,14 +257,134 @@ def main(argv: list[str] | None = None) -> int:
                 except Exception as exc:
                     record.update(status="error", error=f"the returned value could not be read: {type(exc).__name__}")
             entry["cases"].append(record)
+        recorder.__exit__(None, None, None)
+        seen = recorder.violations()
+        for record in entry["cases"]:
+            if seen and seen[0] not in record.setdefault("violations", []):
+                record["violations"].append(seen[0])
 
     sys.stdout, sys.stderr = real_stdout, real_stderr
-    report = {"nonce": nonce, "cell_errors": cell_errors[:20], "n_cell_errors": len(cell_errors),
+    clock["calls"] = time.monotonic()
+    phases = {k: round(clock[k] - clock[p], 3) for p, k in [("start", "imported"), ("imported", "cells"), ("cells", "calls")]}
+    report = {"nonce": nonce, "seconds": phases, "cell_errors": cell_errors[:20], "n_cell_errors": len(cell_errors),
               "stdout_chars": out_text.size, "exercises": results}
     os.makedirs("out", exist_ok=True)
     codec.dump(report, arrays, os.path.join("out", "result.json"), os.path.join("out", "arrays.npz"))
     return 0
 
 
+
+def _start_child(req: dict) -> int:
+    """Fork the child for ``req``; in the child, never return."""
+    err_fd = os.open(req["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    pid = os.fork()
+    if pid:
+        os.close(err_fd)
+        return pid
+    code = 1
+    try:
+        os.setsid()
+        null = os.open(os.devnull, os.O_RDWR)
+        os.dup2(null, 0)
+        os.dup2(null, 1)
+        os.dup2(err_fd, 2)
+        os.closerange(3, 4096)  # the server's pipes must not be reachable from student code
+        sys.stdin = open(0, closefd=False)
+        sys.stdout = open(1, "w", closefd=False)
+        sys.stderr = open(2, "w", closefd=False)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+        _apply_limits(req)
+        code = _child(req)
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        os._exit(code)
+
+
+_PREWARM = ("torch._inductor.config", "numpy", "matplotlib", "matplotlib.pyplot", "cnnlib", "cnnlib.data",
+            "sklearn.datasets", "torchvision", "IPython.display")
+
+
+def serve(argv: list[str] | None = None) -> int:
+    """The fork server's loop (see the module docstring)."""
+    parser = argparse.ArgumentParser(prog="python -m cnnlib.grading.runner")
+    parser.add_argument("--isolate-files", action="store_true",
+                        help="in a private mount namespace: hide --hide paths, expose Python's files")
+    parser.add_argument("--hide", action="append", default=[])
+    parser.add_argument("--stage", default="/tmp")
+    args = parser.parse_args(argv)
+    if args.isolate_files and os.geteuid() == 0:
+        _isolate_files(args.hide, args.stage)
+    try:  # orphans of a submission (a fork bomb's) become ours to reap, not init's
+        import ctypes
+
+        ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except Exception:
+        pass
+
+    import json
+    import select
+
+    import torch
+
+    import cnnlib.grading.codec  # noqa: F401 - imported once here, shared by every child
+    import cnnlib.grading.forbid  # noqa: F401
+    import cnnlib.grading.feedback  # noqa: F401
+
+    torch.set_num_threads(1)
+    # Import once what chapter notebooks load, so each child starts warm.
+    for name in _PREWARM:
+        try:
+            __import__(name)
+        except Exception:
+            pass
+    try:
+        from torch.autograd.profiler import profile
+
+        with profile(use_kineto=False):
+            torch.ones(1).add_(1)
+    except Exception:
+        pass
+    out = sys.stdout
+    children: dict[int, object] = {}
+    stdin = sys.stdin.buffer
+    out.write(json.dumps({"ready": True}) + "\n")
+    out.flush()
+    buf = b""
+    while True:
+        ready, _, _ = select.select([stdin], [], [], 0.05)
+        if ready:
+            chunk = os.read(stdin.fileno(), 65536)
+            if not chunk:
+                break
+            buf += chunk
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                req = json.loads(line)
+                try:
+                    pid = _start_child(req)
+                    children[pid] = req["id"]
+                    out.write(json.dumps({"id": req["id"], "pid": pid}) + "\n")
+                except OSError as exc:
+                    out.write(json.dumps({"id": req["id"], "error": str(exc)}) + "\n")
+                out.flush()
+        while True:  # reap: our children and adopted orphans
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            if pid in children:
+                out.write(json.dumps({"id": children.pop(pid), "status": os.waitstatus_to_exitcode(status)}) + "\n")
+                out.flush()
+    return 0
+
+
+main = serve
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(serve())

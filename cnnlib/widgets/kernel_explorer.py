@@ -127,7 +127,7 @@ class KernelExplorer(W.VBox):
         effect = ("keeps the average brightness (entries sum to 1)" if abs(total - 1) < 1e-6 else
                   "sends flat regions to 0 (entries sum to 0): a signed output, blue below 0, red above"
                   if abs(total) < 1e-6 else f"scales flat regions by {total:.3g} (the sum of the entries)")
-        label = f"{name}, sigma {self.sigma.value:.1f}" if name == "gaussian" else ("your kernel" if name == CUSTOM else name)
+        label = f"gaussian (sigma {self.sigma.value:.1f})" if name == "gaussian" else ("your kernel" if name == CUSTOM else name)
         self.message.value = f"{kernel.shape[0]}x{kernel.shape[1]} kernel: {effect}."
         with self.output:
             self.output.clear_output(wait=True)

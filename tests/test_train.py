@@ -62,6 +62,24 @@ def test_loss_decreases_and_the_model_learns():
     assert len(history.val_acc) == len(history.lr) == len(history.seconds) == 6
 
 
+def test_history_records_plain_cross_entropy_under_label_smoothing():
+    cnnlib.seed_everything(0)
+    model = create_model("classic_cnn", input_size=8, stages=((4,),), fc_features=(), num_classes=2)
+    with torch.no_grad():
+        model.classifier[-1].weight.mul_(20)  # confident logits: smoothing changes the loss a lot
+    train, val = tiny_loaders(shuffle=False)
+    x, y = (torch.cat(t) for t in zip(*train))
+    with torch.no_grad():
+        plain = nn.functional.cross_entropy(model(x), y).item()
+        smoothed = nn.functional.cross_entropy(model(x), y, label_smoothing=0.5).item()
+    assert abs(plain - smoothed) > 0.05
+    # a vanishing learning rate keeps the weights put, so the epoch's loss is that of the initial model
+    history = fit(model, train, val, TrainConfig(epochs=1, lr=1e-12, scheduler="none", weight_decay=0.0,
+                                                 label_smoothing=0.5, **CPU))
+    assert history.train_loss[0] == pytest.approx(plain, rel=1e-5)
+    assert history.val_loss[0] == pytest.approx(evaluate(model, val).loss, rel=1e-6)
+
+
 def test_fit_leaves_eval_results_independent_of_dropout():
     cnnlib.seed_everything(0)
     model = tiny_model()
@@ -105,9 +123,11 @@ def test_binary_models_with_one_logit():
     cnnlib.seed_everything(0)
     model = create_model("classic_cnn", input_size=8, stages=((4,),), fc_features=(), num_classes=1)
     train, val = tiny_loaders()
-    history = fit(model, train, val, TrainConfig(epochs=5, lr=1e-2, **CPU))
+    history = fit(model, train, val, TrainConfig(epochs=5, lr=1e-2, label_smoothing=0.0, **CPU))
     assert history.train_loss[-1] < history.train_loss[0]
     result = evaluate(model, val)
+    with pytest.raises(ValueError, match="label smoothing"):
+        fit(model, train, val, TrainConfig(epochs=1, label_smoothing=0.1, **CPU))
     assert result.confusion.shape == (2, 2) and result.confusion.sum() == 32
 
 

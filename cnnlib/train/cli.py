@@ -43,9 +43,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer, help=f"default {defaults.optimizer}")
     parser.add_argument("--scheduler", choices=SCHEDULERS, default=defaults.scheduler, help=f"default {defaults.scheduler}")
     parser.add_argument("--weight-decay", type=float, default=defaults.weight_decay, help=f"default {defaults.weight_decay}")
-    parser.add_argument("--augment", action="store_true", help="random affine shifts, rotations and zooms of training images")
+    parser.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing,
+                        help=f"default {defaults.label_smoothing}")
+    parser.add_argument("--augment", choices=("affine", "shift"), default=None,
+                        help="augment training images: random rotations, shifts and zooms (affine) "
+                             "or random shifts only (shift); default none")
     parser.add_argument("--train-limit", type=int, default=None, help="use only this many training images")
     parser.add_argument("--device", default=None, help="cuda, mps or cpu; default: the fastest present")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="CPU threads for PyTorch; default 1: small models gain little from more, "
+                             "and lose much when other programs share the cores")
     parser.add_argument("--save", default=None, metavar="PATH", help="write a checkpoint (model, optimizer, history, config) here")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser
@@ -53,9 +60,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 on success, 2 on bad arguments)."""
+    import torch
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.threads < 1:
+        parser.error(f"--threads {args.threads}: give a positive number of threads")
+    previous = torch.get_num_threads()
+    torch.set_num_threads(args.threads)
+    try:
+        return _run(parser, args)
+    finally:
+        torch.set_num_threads(previous)  # main() may be called from Python: leave the process as it was
 
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from cnnlib.data.loaders import get_loaders, list_datasets
     from cnnlib.models import create_model, get_model_spec, list_models, summary
     from cnnlib.runtime import seed_everything
@@ -69,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown dataset {args.data!r}; choose one of: {', '.join(list_datasets())}")
     try:
         config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
-                             scheduler=args.scheduler, weight_decay=args.weight_decay, seed=args.seed,
+                             scheduler=args.scheduler, weight_decay=args.weight_decay,
+                             label_smoothing=args.label_smoothing, seed=args.seed,
                              device=args.device, progress=not args.no_progress)
     except ValueError as err:
         parser.error(str(err))
@@ -77,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     tic = time.perf_counter()
     seed_everything(args.seed)
     try:
-        data = get_loaders(args.data, batch_size=args.batch_size, augment=args.augment,
+        data = get_loaders(args.data, batch_size=args.batch_size, augment=args.augment or False,
                            train_limit=args.train_limit, seed=args.seed)
         # Fit the model to the data: channels, classes and image size come from the dataset.
         accepted = get_model_spec(args.model).parameters

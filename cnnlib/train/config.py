@@ -17,8 +17,11 @@ SCHEDULERS = ("none", "cosine", "step", "onecycle")
 class TrainConfig:
     """Everything :func:`cnnlib.train.fit` needs besides the model and the data.
 
-    The defaults train LeNet-5 on the 28 x 28 digits to about 99% test
-    accuracy in a few seconds on a CPU.
+    The defaults train LeNet-5 on the 28 x 28 digits to 98-99% test
+    accuracy in seconds on a CPU: AdamW at a peak rate of 3e-3 on a one-cycle
+    schedule, 15 epochs of batches of 32, label smoothing 0.1 (without it
+    the network grows over-confident on 1,257 training images and tests
+    about half a point lower).
 
     Attributes:
         epochs: passes over the training data.
@@ -38,14 +41,14 @@ class TrainConfig:
         progress: show a ``tqdm`` progress bar (notebook widget or terminal).
     """
 
-    epochs: int = 12
+    epochs: int = 15
     batch_size: int = 32
     lr: float = 3e-3
     optimizer: str = "adamw"
     momentum: float = 0.9
     weight_decay: float = 1e-4
     scheduler: str = "onecycle"
-    label_smoothing: float = 0.0
+    label_smoothing: float = 0.1
     seed: int | None = 0
     device: str | None = None
     progress: bool = True

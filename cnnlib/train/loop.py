@@ -37,6 +37,9 @@ def model_device(model: nn.Module) -> torch.device:
 def _default_loss(logits: torch.Tensor, label_smoothing: float = 0.0) -> nn.Module:
     # One logit per example means a binary classifier (sigmoid inside the loss).
     if logits.ndim == 2 and logits.shape[1] == 1:
+        if label_smoothing:
+            raise ValueError("label smoothing is for multi-class logits; set TrainConfig(label_smoothing=0.0) "
+                             "for a model with one output.")
         return nn.BCEWithLogitsLoss()
     return nn.CrossEntropyLoss(label_smoothing=label_smoothing)
 
@@ -63,30 +66,38 @@ def _check_batch(batch) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def train_one_epoch(model: nn.Module, loader, optimizer: torch.optim.Optimizer, *, loss_fn: nn.Module | None = None,
-                    scheduler=None, device: torch.device | None = None, progress=None) -> tuple[float, float]:
+                    label_smoothing: float = 0.0, scheduler=None, device: torch.device | None = None,
+                    progress=None) -> tuple[float, float]:
     """One pass over ``loader`` in train mode, with an optimizer step per batch.
 
     Args:
         model: the classifier, returning ``(N, C)`` logits (or ``(N, 1)`` for binary).
         loader: yields ``(images, labels)`` batches.
         optimizer: updates the model's parameters.
-        loss_fn: defaults to cross-entropy (``BCEWithLogitsLoss`` for one logit).
+        loss_fn: the objective; defaults to cross-entropy (``BCEWithLogitsLoss``
+            for one logit).
+        label_smoothing: with the default objective, train against targets
+            ``(1 - eps) * onehot(y) + eps / C`` instead of ``onehot(y)``.
         scheduler: stepped after every batch, if given.
         device: where to compute; defaults to the model's device.
         progress: a ``tqdm`` bar to update with the running loss, if given.
 
     Returns:
-        ``(mean loss, accuracy)`` over the epoch's examples.
+        ``(mean loss, accuracy)`` over the epoch's examples. With the default
+        objective the loss reported is the plain cross-entropy (no smoothing),
+        so that it compares with :func:`evaluate`'s.
     """
     device = device or model_device(model)
     model.train()
     total_loss, correct, seen = 0.0, 0, 0
+    report_fn = loss_fn
     for batch in loader:
         x, y = _check_batch(batch)
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         logits = model(x)
         if loss_fn is None:
-            loss_fn = _default_loss(logits)
+            loss_fn = _default_loss(logits, label_smoothing)
+            report_fn = _default_loss(logits) if label_smoothing else loss_fn
         loss = _loss(loss_fn, logits, y)
         if not torch.isfinite(loss):
             raise FloatingPointError(
@@ -99,7 +110,9 @@ def train_one_epoch(model: nn.Module, loader, optimizer: torch.optim.Optimizer, 
         if scheduler is not None:
             scheduler.step()
         n = y.shape[0]
-        total_loss += loss.item() * n
+        with torch.no_grad():
+            reported = loss if report_fn is loss_fn else _loss(report_fn, logits, y)
+        total_loss += reported.item() * n
         correct += (_predict(logits.detach()) == y).sum().item()
         seen += n
         if progress is not None:
@@ -201,7 +214,9 @@ def fit(model: nn.Module, train_loader, val_loader=None, config: TrainConfig | N
             by default the one ``config`` names.
         scheduler: your own learning-rate scheduler, stepped after every
             batch; by default the one ``config`` names.
-        loss_fn: defaults to ``nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)``.
+        loss_fn: the objective; defaults to cross-entropy with
+            ``config.label_smoothing``. The history records the plain
+            cross-entropy of training and validation batches either way.
         history: a :class:`History` to continue (when resuming); a new one by default.
 
     Returns:
@@ -218,8 +233,6 @@ def fit(model: nn.Module, train_loader, val_loader=None, config: TrainConfig | N
         optimizer = make_optimizer(model, config)
     if scheduler is None:
         scheduler = make_scheduler(optimizer, config, steps_per_epoch=len(train_loader))
-    if loss_fn is None and config.label_smoothing:
-        loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     history = history if history is not None else History()
 
     from tqdm.auto import tqdm
@@ -230,7 +243,8 @@ def fit(model: nn.Module, train_loader, val_loader=None, config: TrainConfig | N
     for _ in bar:
         tic = time.perf_counter()
         train_loss, train_acc = train_one_epoch(model, train_loader, optimizer, loss_fn=loss_fn,
-                                                scheduler=scheduler, device=device, progress=bar)
+                                                label_smoothing=config.label_smoothing, scheduler=scheduler,
+                                                device=device, progress=bar)
         val_loss = val_acc = None
         if val_loader is not None:
             result = evaluate(model, val_loader, loss_fn=loss_fn, device=device)

@@ -13,7 +13,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cnnlib.ops import METHODS, conv1d, conv2d, conv3d
+from cnnlib.ops import METHODS, clear_workspace, conv1d, conv2d, conv3d
 
 OURS = {1: conv1d, 2: conv2d, 3: conv3d}
 REFERENCE = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
@@ -220,3 +220,30 @@ def test_does_not_call_torch_conv(monkeypatch):
     monkeypatch.setattr(torch, "convolution", forbidden)
     for method in METHODS:
         torch.testing.assert_close(conv2d(x, w, padding=1, groups=2, method=method), expected)
+
+
+def test_im2col_results_do_not_share_the_reused_buffer():
+    """The im2col method reuses one buffer between calls; earlier results must not change."""
+    gen = torch.Generator().manual_seed(4)
+    x1, w1 = torch.randn(2, 3, 10, 10, generator=gen), torch.randn(4, 3, 3, 3, generator=gen)
+    x2, w2 = torch.randn(3, 5, 12, 12, generator=gen), torch.randn(2, 5, 5, 5, generator=gen)
+    first = conv2d(x1, w1)
+    kept = first.clone()
+    second = conv2d(x2, w2, padding=2)
+    conv2d(x1.double(), w1.double())  # another dtype, another buffer
+    torch.testing.assert_close(first, kept, rtol=0, atol=0)
+    torch.testing.assert_close(first, F.conv2d(x1, w1), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(second, F.conv2d(x2, w2, padding=2), rtol=1e-5, atol=1e-5)
+    clear_workspace()
+    torch.testing.assert_close(conv2d(x1, w1), kept, rtol=0, atol=0)
+
+
+def test_im2col_with_autograd_does_not_use_the_shared_buffer():
+    x = torch.randn(1, 2, 6, 6, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(3, 2, 3, 3, dtype=torch.float64)
+    y = conv2d(x, w)
+    conv2d(torch.randn(1, 2, 6, 6, dtype=torch.float64), torch.randn(3, 2, 3, 3, dtype=torch.float64))
+    y.sum().backward()  # the saved columns are intact
+    x2 = x.detach().clone().requires_grad_(True)
+    F.conv2d(x2, w).sum().backward()
+    torch.testing.assert_close(x.grad, x2.grad)

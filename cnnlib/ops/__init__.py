@@ -15,12 +15,13 @@ Example:
 from cnnlib.ops._args import ConvArgumentError
 from cnnlib.ops.conv import METHODS, conv1d, conv2d, conv3d
 from cnnlib.ops.conv_fft import fft_size
-from cnnlib.ops.conv_im2col import im2col, window_view
+from cnnlib.ops.conv_im2col import clear_workspace, im2col, window_view
 from cnnlib.ops.corr import convolve2d, corr2d
 
 __all__ = [
     "METHODS",
     "ConvArgumentError",
+    "clear_workspace",
     "conv1d",
     "conv2d",
     "conv3d",

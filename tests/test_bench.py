@@ -1,0 +1,90 @@
+"""cnnlib.bench: the timing harness and the conv benchmark's bookkeeping (no speed is asserted)."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from cnnlib.bench import (
+    CONV_SUITE,
+    SMALL_CONV_SUITE,
+    ConvCase,
+    format_conv_table,
+    interleaved_times,
+    median_ratio,
+    summarize,
+    time_conv_methods,
+)
+from cnnlib.bench.__main__ import main
+from cnnlib.arith import conv_macs
+
+
+def test_interleaved_times_rotates_order_and_respects_caps():
+    calls = []
+    fns = {name: (lambda name=name: calls.append(name)) for name in "abc"}
+    times = interleaved_times(fns, rounds=3, max_rounds={"c": 1}, warmup=["a"])
+    assert calls[0] == "a"  # the warm-up call
+    assert calls[1:] == ["a", "b", "c", "b", "a", "a", "b"]  # rounds start at a, b, c in turn; c only once
+    assert [len(times[k]) for k in "abc"] == [3, 3, 1]
+    assert all(t >= 0 for ts in times.values() for t in ts)
+
+
+def test_median_ratio_pairs_rounds():
+    assert median_ratio([2.0, 9.0, 4.0], [1.0, 3.0, 2.0]) == 2.0
+    assert median_ratio([5.0], [1.0, 100.0]) == 5.0  # only the rounds both took part in
+    with pytest.raises(ValueError):
+        median_ratio([], [1.0])
+
+
+def test_suite_shapes_are_the_real_layers():
+    by_name = {c.name: c for c in CONV_SUITE}
+    assert by_name["LeNet-5 conv1"].output_size == 28
+    assert by_name["AlexNet 11x11 stem"].output_size == 55
+    assert by_name["ResNet 7x7 stem"].output_size == 112
+    assert [by_name[f"ResNet-18 stage {i}"].output_size for i in (1, 2, 3, 4)] == [56, 28, 14, 7]
+    assert by_name["Large kernel 31x31"].kernel_size == 31
+    stage1 = by_name["ResNet-18 stage 1"]
+    assert stage1.flops == 2 * 8 * conv_macs(64, 64, 3, 56)
+    assert "8x64x56x56 -> 64x56x56, 3x3/1" == stage1.shape
+
+
+def test_time_conv_methods_rows_and_table():
+    cases = [ConvCase("tiny", 2, 3, 4, 8, 3, 1, 1), ConvCase("tiny strided", 1, 2, 2, 9, 5, 2, 0)]
+    rows = time_conv_methods(cases, methods=("im2col", "fft", "loops"), rounds=2, loops_budget_s=0.0)
+    assert [(r.case.name, r.method) for r in rows] == [
+        (c.name, m) for c in cases for m in ("torch", "im2col", "fft", "loops")
+    ]
+    for r in rows:
+        assert r.seconds > 0 and r.ratio > 0
+        assert math.isclose(r.gflops, r.case.flops / r.seconds / 1e9)
+        if r.method == "torch":
+            assert r.ratio == 1.0 and r.rounds == 2
+    loops = [r for r in rows if r.method == "loops"]
+    assert all(r.rounds == 1 and r.note for r in loops)  # no budget: its single run is all it gets
+    summary = summarize(rows)
+    assert set(summary) == {"im2col", "fft", "loops", "best"}
+    assert summary["best"] <= min(summary["im2col"], summary["fft"], summary["loops"]) + 1e-12
+    table = format_conv_table(rows, ceiling_gflops=123.4)
+    assert "tiny strided" in table and "123.4 GFLOP/s" in table and "best method per case" in table
+
+
+def test_small_suite_is_small():
+    assert len(SMALL_CONV_SUITE) >= 3
+    assert sum(c.flops for c in SMALL_CONV_SUITE) < 0.5e9
+
+
+def test_command_line_rejects_unknown_benchmarks(capsys):
+    with pytest.raises(SystemExit):
+        main(["pool"])
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_benchmark_refuses_a_wrong_method():
+    with pytest.raises(ValueError, match="method='magic'"):
+        time_conv_methods([ConvCase("tiny", 1, 1, 1, 4, 3)], methods=("magic",), rounds=1)
+
+
+def test_float64_cases():
+    rows = time_conv_methods([ConvCase("tiny", 1, 2, 2, 6, 3)], methods=("im2col",), rounds=1, dtype=torch.float64)
+    assert len(rows) == 2

@@ -78,19 +78,21 @@ class KernelExplorer(W.VBox):
 
     def __init__(self, photo: str = "camera", kernel: str = "gaussian", sigma: float = 2.0, kernel_size: int = 3,
                  text: str = "1 0 -1\n2 0 -2\n1 0 -1", size: int = 192) -> None:
-        style = {"description_width": "80px"}
+        style = {"description_width": "70px"}
+        half = W.Layout(width="310px")  # two controls side by side fit a book page
         self.size = size
-        self.photo = W.Dropdown(options=sample_image_names(), value=photo, description="photo", style=style)
-        self.kernel = W.Dropdown(options=[*kernel_names(), CUSTOM], value=kernel, description="kernel", style=style)
+        self.photo = W.Dropdown(options=sample_image_names(), value=photo, description="photo", style=style,
+                                layout=half)
+        self.kernel = W.Dropdown(options=[*kernel_names(), CUSTOM], value=kernel, description="kernel", style=style,
+                                 layout=half)
         self.kernel_size = W.IntSlider(value=kernel_size, min=1, max=9, step=2, description="size K",
-                                       continuous_update=False, style=style)
+                                       continuous_update=False, style=style, layout=half)
         self.sigma = W.FloatSlider(value=sigma, min=0.3, max=4.0, step=0.1, description="sigma",
-                                   continuous_update=False, style=style)
-        self.text = W.Textarea(value=text, description="your kernel", rows=4, style=style,
-                               layout=W.Layout(width="260px"))
+                                   continuous_update=False, style=style, layout=half)
+        self.text = W.Textarea(value=text, description="your kernel", rows=3, style=style, layout=half)
         self.message = W.HTML()
         self.output = W.Output()
-        controls = W.HBox([W.VBox([self.photo, self.kernel]), W.VBox([self.kernel_size, self.sigma]), self.text])
+        controls = W.VBox([W.HBox([self.photo, self.kernel]), W.HBox([self.kernel_size, self.sigma]), self.text])
         super().__init__([controls, self.message, self.output])
         for control in (self.photo, self.kernel, self.kernel_size, self.sigma, self.text):
             control.observe(self._draw, names="value")

@@ -75,13 +75,14 @@ class SlidingWindow:
         return conv_output_size(self.input_size, (self.kernel_size,), self.stride, self.padding, self.dilation)[0]
 
     def formula(self) -> str:
-        """The output-size formula with these numbers filled in (plain text)."""
+        """The output-size formula with these numbers filled in, over three lines."""
         h, k, p, s, d = self.input_size, self.kernel_size, self.padding, self.stride, self.dilation
         top = h + 2 * p - d * (k - 1) - 1
-        text = f"H_out = floor((H + 2P - D(K-1) - 1) / S) + 1 = floor(({h} + 2*{p} - {d}*({k}-1) - 1) / {s}) + 1"
+        lines = ["H_out = floor((H + 2P - D(K-1) - 1) / S) + 1",
+                 f"      = floor(({h} + 2*{p} - {d}*({k}-1) - 1) / {s}) + 1"]
         if self.output_size is None:
-            return text + f" = floor({top} / {s}) + 1: the numerator is negative, so there is no output"
-        return text + f" = floor({top} / {s}) + 1 = {self.output_size}"
+            return "\n".join(lines + [f"      = floor({top} / {s}) + 1: the numerator is negative, so there is no output"])
+        return "\n".join(lines + [f"      = floor({top} / {s}) + 1 = {self.output_size}"])
 
     def notes(self) -> list[str]:
         """Remarks on valid settings: unread input cells, 'same' padding."""
@@ -209,10 +210,10 @@ class SlidingWindowWidget(W.VBox):
                 self.sliders[key].max = max((n or 1) - 1, 0)
                 self.sliders[key].disabled = n is None
             if n is None:
-                self.message.value = f"<b>No output.</b> {window.problem}<br><code>{window.formula()}</code>"
+                self.message.value = f"<b>No output.</b> {window.problem}<pre>{window.formula()}</pre>"
             else:
-                notes = "".join(f"<br>{note}" for note in window.notes())
-                self.message.value = f"<code>{window.formula()}</code>{notes}"
+                notes = "<br>".join(window.notes())
+                self.message.value = f"<pre>{window.formula()}</pre>{notes}"
             with self.output:
                 self.output.clear_output(wait=True)
                 fig = plot_sliding_window(window, self.sliders["out_row"].value, self.sliders["out_col"].value)

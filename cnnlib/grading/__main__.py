@@ -67,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
     p.add_argument("--timeout", type=float, default=300, help="seconds per submission (default 300)")
     p.add_argument("--cell-timeout", type=float, help="seconds per cell (default: a third of --timeout, at most 60)")
+    p.add_argument("--call-timeout", type=float, help="seconds per call of a student's function "
+                   "(default: each exercise's own limit)")
     p.add_argument("--memory-mb", type=int, default=6144, help="address space per submission (default 6144)")
     p.add_argument("--tests", type=Path, help="private directory of hidden tests (chmod 700)")
     p.add_argument("--shard", type=_shard, help="grade only shard i of n, e.g. 2/8")
@@ -79,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("bench", help="measure the grader's throughput and overhead")
     p.add_argument("--n", type=int, default=20)
     p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--notebook", type=Path, help="a student notebook to benchmark (default: exercises 2.1-3.4)")
     args = parser.parse_args(argv)
 
     if args.command == "list":
@@ -121,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             print("note: not running as root, so submissions run as your own user and can read your files; "
                   "grade as root (e.g. in a container) to isolate them.", file=sys.stderr)
         config = GradeConfig(exercises=args.exercises, limits=Limits(timeout=args.timeout, memory_mb=args.memory_mb),
-                             cell_timeout=args.cell_timeout, hidden=hidden, jobs=args.jobs)
+                             cell_timeout=args.cell_timeout, call_timeout=args.call_timeout, hidden=hidden, jobs=args.jobs)
         paths = select_shard(args.submissions, args.shard)
         try:
             book = grade(paths, config, progress=None if args.quiet else (lambda s: print(s, file=sys.stderr)))
@@ -145,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "bench":
         from cnnlib.grading.bench import main as bench_main
 
-        return bench_main(n=args.n, jobs=args.jobs)
+        return bench_main(n=args.n, jobs=args.jobs, notebook=args.notebook)
     return 2
 
 

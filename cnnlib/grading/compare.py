@@ -78,9 +78,10 @@ def compare(expected: Any, got: Any, *, atol: float = 1e-4, rtol: float = 1e-4) 
                 return Comparison(True)
             if torch.isnan(val64).any() and not torch.isnan(exp64).any():
                 return Comparison(False, "contains NaN")
-            diff = (val64 - exp64).abs()
-            diff = torch.where(torch.isnan(exp64) & torch.isnan(val64), torch.zeros_like(diff), diff)
-            ok = diff <= atol + rtol * exp64.abs()
+            both_nan = torch.isnan(exp64) & torch.isnan(val64)
+            diff = torch.where(both_nan, torch.zeros_like(exp64.real if exp64.is_complex() else exp64),
+                               (val64 - exp64).abs())
+            ok = (diff <= atol + rtol * exp64.abs()) | both_nan
             if bool(ok.all()):
                 return Comparison(True)
             worst = int(torch.nan_to_num(diff, nan=math.inf).flatten().argmax())

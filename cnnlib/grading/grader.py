@@ -79,6 +79,7 @@ class GradeConfig:
     exercises: list[str] | None = None
     limits: Limits = field(default_factory=Limits)
     cell_timeout: float | None = None
+    call_timeout: float | None = None
     hidden: HiddenTests = field(default_factory=HiddenTests)
     jobs: int = 1
     workdir: Path | None = None
@@ -223,7 +224,8 @@ def grade_one(path: Path, student: str, ids: list[str], prepared: list[_Prepared
     for p in prepared:
         task["exercises"].append({
             "id": p.exercise.id, "function": p.exercise.function, "returns": p.exercise.returns,
-            "forbid": list(p.exercise.forbidden), "time_limit": p.exercise.time_limit,
+            "forbid": list(p.exercise.forbidden),
+            "time_limit": p.exercise.time_limit if config.call_timeout is None else config.call_timeout,
             "cases": [{"args": codec.encode(list(c.args), arrays), "kwargs": codec.encode(dict(c.kwargs), arrays)}
                       for c in p.cases],
         })

@@ -265,7 +265,7 @@ def run_child(server: ForkServer, workdir: str, nonce: str, limits: Limits, *, s
         if checks % 2 == 0:
             n = len(_procs_of_uid(uid) if uid is not None else _procs_of_group(pid))
             if n > limits.max_procs:
-                killed_for = f"stopped: started {n} processes (more than {limits.max_procs}; a fork bomb?)"
+                killed_for = f"stopped: started more than {limits.max_procs} processes (a fork bomb?)"
                 break
     if uid is not None:
         _kill_uid(uid)

@@ -73,7 +73,7 @@ def main() -> None:
     zero = {k: 0 for k in POINTS}
     # 1. correct, and 2. untouched stubs.
     save("correct", variant(), all_pts)
-    save("untouched", nbformat.from_dict(base), zero, "2.1: not attempted")
+    save("untouched", nbformat.from_dict(base), zero, "not attempted")
     # 3. a crash in one function (2.1): other exercises still count.
     save("crash_in_function", variant({"2.1": "def corr2d(x, k):\n    return 1 / 0"}),
          {**all_pts, "2.1": 0}, "ZeroDivisionError")
@@ -139,12 +139,22 @@ def main() -> None:
              "open('out/result.json', 'w').write(json.dumps(fake))\nopen('out/arrays.npz', 'wb').write(b'')\n"
              "os._exit(0)")
     save("forge_results", variant(extra=[(len(solved.cells), forge)]), zero, "ended the grading process")
-    # 20. reading the hidden tests and the grader's files.
-    snoop = ("import glob, os\nfound = []\nfor pattern in ['/tmp/*/hidden*/*', '/root/*', '/proc/1/environ', '/etc/shadow']:\n"
-             "    for p in glob.glob(pattern):\n        try:\n            found.append(open(p).read()[:100])\n"
-             "        except OSError:\n            pass\n"
-             "assert not found, found\n")
-    save("read_hidden_tests", variant(extra=[(2, snoop)]), all_pts)
+    # 20. searching the disk for the hidden tests and the grader's secrets: finds nothing
+    #     (if it found anything it would end the process, losing every point).
+    snoop = ("import os\nfound = []\n"
+             "for top in ['/tmp', '/root', '/home']:\n"
+             "    for dirpath, dirnames, filenames in os.walk(top):\n"
+             "        if dirpath.count(os.sep) > 6:\n            dirnames[:] = []\n"
+             "        for name in filenames:\n"
+             "            if name.endswith('.py') and 'hidden' in dirpath:\n"
+             "                try:\n                    found.append(open(os.path.join(dirpath, name)).read())\n"
+             "                except OSError:\n                    pass\n"
+             "for pid in os.listdir('/proc'):\n"
+             "    try:\n        found.append(open(f'/proc/{pid}/environ').read()) if pid.isdigit() and pid != str(os.getpid()) else None\n"
+             "    except OSError:\n        pass\n"
+             "found = [f for f in found if f and 'CASES' in f or 'SECRET' in (f or '')]\n"
+             "if found:\n    os._exit(0)\n")
+    save("read_hidden_tests", variant(extra=[(len(solved.cells), snoop)]), all_pts)
     # 21. calling torch.nn.functional.conv2d where 2.1 forbids it.
     save("forbidden_F_conv2d", variant({"2.1": "import torch\nimport torch.nn.functional as F\n\n"
                                                "def corr2d(x, k):\n    return F.conv2d(x[None, None], k[None, None])[0, 0]"}),

@@ -1,0 +1,133 @@
+"""The grader against its adversarial corpus: every bad or cheating submission
+gets exactly its expected score, twice in a row with two jobs, and sharded
+grading merges into the same gradebook.
+
+The corpus is rebuilt by ``tests/grading_corpus/make_corpus.py``.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CORPUS = Path(__file__).parent / "grading_corpus"
+SUBMISSIONS = sorted((CORPUS / "submissions").glob("*.ipynb"))
+EXPECTED = json.loads((CORPUS / "expected.json").read_text())
+
+pytestmark = pytest.mark.slow
+
+HIDDEN = '''
+import torch
+from cnnlib.grading import Case
+
+SECRET = "instructor-only"
+
+def _more_3_3(rng):
+    return [Case((2, 3, 3, 5, 5), expected=1350, label="a case only the instructor knows")]
+
+CASES = {"3.3": _more_3_3}
+'''
+
+
+def _command(tmp: Path, name: str, *extra: str, paths=SUBMISSIONS) -> list[str]:
+    out = tmp / f"{name}.csv"
+    cmd = [sys.executable, "-m", "cnnlib.grading", "grade", *map(str, paths), "--out", str(out),
+           "--json", str(tmp / f"{name}.json"), "--timeout", "20", "--cell-timeout", "5", "--call-timeout", "4", "--quiet", *extra]
+    return cmd
+
+
+def _grade(tmp: Path, name: str, *extra: str, paths=SUBMISSIONS) -> Path:
+    done = subprocess.run(_command(tmp, name, "--jobs", "2", *extra, paths=paths), capture_output=True, text=True,
+                          env={**os.environ, "CNNLIB_TEST_SECRET": "SECRET"}, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return tmp / f"{name}.csv"
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("corpus")
+    hidden = tmp / "hidden_tests"
+    hidden.mkdir()
+    (hidden / "tests.py").write_text(HIDDEN)
+    hidden.chmod(0o700)
+    first = _grade(tmp, "first", "--tests", str(hidden))
+    second = _grade(tmp, "second", "--tests", str(hidden))
+    return tmp, hidden, first, second
+
+
+def _rows(path: Path) -> dict[str, dict]:
+    with open(path, newline="") as f:
+        return {row["student"]: row for row in csv.DictReader(f)}
+
+
+def test_corpus_is_large_and_distinct():
+    assert len(SUBMISSIONS) >= 20
+    assert set(EXPECTED) == {p.stem for p in SUBMISSIONS}
+
+
+def test_every_submission_gets_its_expected_score(graded):
+    _, _, first, _ = graded
+    rows = _rows(first)
+    problems = []
+    for name, want in EXPECTED.items():
+        row = rows[name]
+        for ex_id, points in want["points"].items():
+            if abs(float(row[ex_id]) - points) > 1e-9:
+                problems.append(f"{name}: exercise {ex_id} got {row[ex_id]}, expected {points} ({row['feedback']})")
+        if abs(float(row["total"]) - want["total"]) > 1e-9:
+            problems.append(f"{name}: total {row['total']}, expected {want['total']}")
+        if want["feedback_contains"] and want["feedback_contains"] not in row["feedback"]:
+            problems.append(f"{name}: feedback {row['feedback']!r} lacks {want['feedback_contains']!r}")
+    assert not problems, "\n".join(problems)
+
+
+def test_grades_are_identical_on_a_second_run(graded):
+    _, _, first, second = graded
+    assert first.read_text() == second.read_text()
+
+
+def test_json_has_per_check_detail(graded):
+    tmp, _, _, _ = graded
+    book = json.loads((tmp / "first.json").read_text())
+    assert book["exercises"]["3.3"]["cases"] == 2 + 5 + 1  # visible, hidden, the instructor's extra case
+    correct = next(s for s in book["submissions"] if s["student"] == "correct")
+    cases = correct["exercises"]["2.1"]["cases"]
+    assert cases and all(c["status"] == "pass" for c in cases)
+    assert "no network" in book["isolation"] or os.geteuid() != 0
+
+
+def test_shards_merge_into_the_same_gradebook(graded, tmp_path):
+    """Two shards graded at the same time (as a CI matrix would), then merged."""
+    _, hidden, first, _ = graded
+    few = [p for p in SUBMISSIONS if p.stem in ("correct", "untouched", "crash_in_function", "wrong_formula")]
+    env = {**os.environ, "CNNLIB_TEST_SECRET": "SECRET"}
+    shards = [subprocess.Popen(_command(tmp_path, f"shard{i}", "--tests", str(hidden), "--shard", f"{i}/2",
+                                        paths=few), stderr=subprocess.PIPE, text=True, env=env) for i in (1, 2)]
+    for proc in shards:
+        _, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err[-3000:]
+    assert len(_rows(tmp_path / "shard1.csv")) == len(_rows(tmp_path / "shard2.csv")) == 2
+    merged = tmp_path / "merged.csv"
+    done = subprocess.run([sys.executable, "-m", "cnnlib.grading", "merge", str(tmp_path / "shard1.json"),
+                           str(tmp_path / "shard2.json"), "--out", str(merged)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    full = _rows(first)
+    rows = _rows(merged)
+    assert sorted(rows) == sorted(p.stem for p in few)
+    for name, row in rows.items():
+        assert row == full[name]
+
+
+def test_hidden_tests_readable_by_others_are_refused(tmp_path):
+    hidden = tmp_path / "open_tests"
+    hidden.mkdir()
+    hidden.chmod(0o755)
+    done = subprocess.run([sys.executable, "-m", "cnnlib.grading", "grade", str(SUBMISSIONS[0]), "--out",
+                           str(tmp_path / "g.csv"), "--tests", str(hidden)], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "chmod" in done.stderr

@@ -58,7 +58,8 @@ def plot_equivariance(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor
         else:
             shown = ax.imshow(image.cpu(), cmap="RdBu_r" if signed else "viridis", vmin=low, vmax=high)
         ax.set_title(name, fontsize=10)
-    fig.colorbar(shown, ax=axes[3], fraction=0.046, pad=0.03)
+    for ax in axes[2:4]:
+        fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.03)
     largest = float(diff.abs().max())
     bound = max(largest, float(high - low) * 1e-3, 1e-12)  # an all-zero difference shows as white
     shown = axes[4].imshow(diff.cpu(), cmap="RdBu_r", vmin=-bound, vmax=bound)
@@ -86,7 +87,7 @@ def plot_equivariance_curves(shifts: Sequence[int], errors: Mapping[str, Sequenc
         The figure.
     """
     shifts = list(shifts)
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(9.5, 4))
     markers = "osD^vP*X"
     for i, (name, values) in enumerate(errors.items()):
         if len(values) != len(shifts):
@@ -97,6 +98,6 @@ def plot_equivariance_curves(shifts: Sequence[int], errors: Mapping[str, Sequenc
     ax.set_ylabel("relative error ||f(Tx) - T f(x)|| / ||f(x)||")
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return fig

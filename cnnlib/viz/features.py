@@ -104,7 +104,7 @@ def plot_accuracy_vs_shift(shifts: Sequence[int], accuracies: Mapping[str, Seque
         The figure.
     """
     shifts = list(shifts)
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(9.5, 4))
     markers = "osD^vP*X"
     for i, (name, values) in enumerate(accuracies.items()):
         if len(values) != len(shifts):
@@ -118,7 +118,7 @@ def plot_accuracy_vs_shift(shifts: Sequence[int], accuracies: Mapping[str, Seque
     ax.set_ylabel("test accuracy (%)")
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return fig
 

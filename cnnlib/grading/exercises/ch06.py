@@ -230,26 +230,31 @@ def train_lenet(images, labels):
     Returns:
         The trained model, built by make_lenet() (the grader loads its
         weights into a fresh make_lenet() and measures its accuracy on
-        held-out digits: at least 97% is needed).
+        held-out digits: at least 95% is needed).
     """
     torch.manual_seed(0)
     model = make_lenet()
-    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
+    epochs, batch_size = 12, 32
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    steps = epochs * ((len(images) + batch_size - 1) // batch_size)
+    # Warm the learning rate up, then anneal it: a common schedule that helps a short run.
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=3e-3, total_steps=steps)
     loss_fn = nn.CrossEntropyLoss()
-    for epoch in range(10):
+    for epoch in range(epochs):
         model.train()
         order = torch.randperm(len(images))
-        for start in range(0, len(images), 32):
-            batch = order[start:start + 32]
+        for start in range(0, len(images), batch_size):
+            batch = order[start:start + batch_size]
             loss = loss_fn(model(images[batch]), labels[batch])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+            scheduler.step()
     return model.eval()
 
 
 #: Accuracy 6.5 needs on held-out digits.
-LENET_THRESHOLD = 0.97
+LENET_THRESHOLD = 0.95
 
 
 def digit_splits() -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
@@ -285,7 +290,7 @@ def judge_lenet(part: str, threshold: float = LENET_THRESHOLD):
 
 def _visible_6_5() -> list[Case]:
     images, labels = digit_splits()["train"]
-    return [Case((images, labels), judge=judge_lenet("val"), label="accuracy on the validation digits",
+    return [Case((images, labels), judge=judge_lenet("val", 0.94), label="accuracy on the validation digits (94% needed here, 95% on the held-out test digits)",
                  hint="Loop over epochs and shuffled batches: model.train(), loss, optimizer.zero_grad(), "
                       "loss.backward(), optimizer.step(). Adam with lr 1e-3 to 3e-3 for about 10 epochs works.")]
 

@@ -28,6 +28,15 @@ from cnnlib.train.cli import main
 CPU = dict(device="cpu", progress=False)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models run fastest on one thread, above all on a machine whose cores are shared."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 def tiny_problem(seed: int = 0, n: int = 96):
     """Two classes of 8x8 images: a bright left half or a bright right half, plus noise."""
     g = torch.Generator().manual_seed(seed)
@@ -117,6 +126,11 @@ def test_evaluate_accuracy_and_confusion_against_a_hand_count():
     assert result.loss == pytest.approx(nn.functional.cross_entropy(logits, targets).item())
     assert result.errors.tolist() == [2, 3]
     torch.testing.assert_close(result.probabilities, torch.softmax(logits, 1))
+    # a pair of tensors is evaluated the same way
+    same = evaluate(model, (logits, targets))
+    assert torch.equal(same.confusion, expected) and same.loss == pytest.approx(result.loss)
+    with pytest.raises(ValueError, match="5 images but 4 labels"):
+        evaluate(model, (logits, targets[:4]))
 
 
 def test_binary_models_with_one_logit():

@@ -12,10 +12,11 @@ optimizer and scheduler the config names, device placement, seeding, a
     cnnlib.seed_everything(0)                      # same initial weights every run
     data = get_loaders("digits")                   # 28x28 digits: train / val / test loaders
     model = create_model("lenet5")
-    config = TrainConfig(epochs=12, lr=3e-3)       # the defaults reach ~99% on digits
+    config = TrainConfig(epochs=20, lr=3e-3)       # the defaults: 98.3-99.4% test accuracy on digits
     history = fit(model, data.train, data.val, config)
     fig = history.plot()                           # loss and accuracy per epoch
     result = evaluate(model, data.test)            # .accuracy, .loss, .confusion (C x C)
+    shifted = evaluate(model, (images, labels))    # a pair of tensors works too
     fig = plot_confusion_matrix(result.confusion, data.class_names)
     fig = plot_misclassified(model, data.test, class_names=data.class_names)
 
@@ -29,8 +30,8 @@ To keep a run, pass your own optimizer so that its state can be saved::
 
 From a terminal::
 
-    python -m cnnlib.train --model lenet5 --data digits --epochs 12 --seed 0
-    # ... last line: test_accuracy=0.9889
+    python -m cnnlib.train --model lenet5 --data digits --seed 0
+    # ... last line: test_accuracy=0.9861
 
 Everything runs unchanged on a CUDA GPU (Colab) or the CPU
 (``TrainConfig(device=...)`` forces one).
@@ -38,7 +39,7 @@ Everything runs unchanged on a CUDA GPU (Colab) or the CPU
 from cnnlib.train.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from cnnlib.train.config import OPTIMIZERS, SCHEDULERS, TrainConfig, make_optimizer, make_scheduler
 from cnnlib.train.history import History
-from cnnlib.train.loop import EvalResult, evaluate, fit, model_device, train_one_epoch
+from cnnlib.train.loop import EvalResult, as_loader, evaluate, fit, model_device, train_one_epoch
 from cnnlib.train.plots import misclassified, plot_confusion_matrix, plot_misclassified
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "EvalResult",
     "History",
     "TrainConfig",
+    "as_loader",
     "evaluate",
     "fit",
     "load_checkpoint",

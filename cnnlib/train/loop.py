@@ -25,7 +25,7 @@ from cnnlib.runtime import seed_everything
 from cnnlib.train.config import TrainConfig, make_optimizer, make_scheduler
 from cnnlib.train.history import History
 
-__all__ = ["EvalResult", "evaluate", "fit", "model_device", "train_one_epoch"]
+__all__ = ["EvalResult", "as_loader", "evaluate", "fit", "model_device", "train_one_epoch"]
 
 
 def model_device(model: nn.Module) -> torch.device:
@@ -54,6 +54,18 @@ def _predict(logits: torch.Tensor) -> torch.Tensor:
     if logits.ndim == 2 and logits.shape[1] == 1:
         return (logits[:, 0] > 0).long()
     return logits.argmax(dim=1)
+
+
+def as_loader(data, *, batch_size: int = 512):
+    """Pass a loader through; wrap an ``(images, labels)`` pair of tensors in an unshuffled DataLoader."""
+    if isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data):
+        images, labels = data
+        if len(images) != len(labels):
+            raise ValueError(f"evaluate: {len(images)} images but {len(labels)} labels.")
+        from torch.utils.data import DataLoader, TensorDataset
+
+        return DataLoader(TensorDataset(images, labels), batch_size=batch_size, shuffle=False)
+    return data
 
 
 def _check_batch(batch) -> tuple[torch.Tensor, torch.Tensor]:
@@ -157,7 +169,8 @@ def evaluate(model: nn.Module, loader, *, loss_fn: nn.Module | None = None, devi
     Args:
         model: the classifier.
         loader: yields ``(images, labels)``; keep it unshuffled to match
-            results to examples.
+            results to examples. An ``(images, labels)`` pair of tensors
+            works too (e.g. shifted copies of the test images).
         loss_fn: defaults to cross-entropy (``BCEWithLogitsLoss`` for one logit).
         device: defaults to the model's device.
         num_classes: size of the confusion matrix; defaults to the logits' width.
@@ -165,6 +178,7 @@ def evaluate(model: nn.Module, loader, *, loss_fn: nn.Module | None = None, devi
     Returns:
         An :class:`EvalResult` (tensors on the CPU).
     """
+    loader = as_loader(loader)
     device = device or model_device(model)
     was_training = model.training
     model.eval()

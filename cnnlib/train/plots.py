@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from cnnlib.train.loop import evaluate
+from cnnlib.train.loop import as_loader, evaluate
 
 __all__ = ["misclassified", "plot_confusion_matrix", "plot_misclassified"]
 
@@ -37,7 +37,7 @@ def plot_confusion_matrix(confusion: torch.Tensor, class_names=None, *, normaliz
     values = confusion.double()
     if normalize:
         values = values / values.sum(dim=1, keepdim=True).clamp_min(1)
-    fig, ax = plt.subplots(figsize=(0.55 * c + 2.5, 0.55 * c + 2))
+    fig, ax = plt.subplots(figsize=(0.45 * c + 2.2, 0.45 * c + 1.6))
     image = ax.imshow(values.numpy(), cmap=cmap, vmin=0)
     fig.colorbar(image, ax=ax, label="fraction of true class" if normalize else "count")
     threshold = values.max().item() / 2
@@ -61,7 +61,7 @@ def misclassified(model: nn.Module, loader, *, limit: int | None = None, device=
 
     Args:
         model: the classifier.
-        loader: an unshuffled loader of ``(images, labels)``.
+        loader: an unshuffled loader of ``(images, labels)``, or such a pair of tensors.
         limit: keep at most this many.
         device: where to run the model; defaults to its device.
 
@@ -70,6 +70,7 @@ def misclassified(model: nn.Module, loader, *, limit: int | None = None, device=
         ``(M,)``, ``(M,)`` and ``(M,)`` (the probability given to the wrong
         prediction), on the CPU.
     """
+    loader = as_loader(loader)
     result = evaluate(model, loader, device=device)
     wrong = result.errors
     confidence = result.probabilities.max(dim=1).values[wrong] if result.probabilities.shape[1] > 1 else \
@@ -88,7 +89,8 @@ def plot_misclassified(model: nn.Module, loader, *, class_names=None, max_images
 
     Args:
         model: the classifier.
-        loader: an unshuffled loader of ``(images, labels)`` (e.g. ``data.test``).
+        loader: an unshuffled loader of ``(images, labels)`` (e.g. ``data.test``),
+            or such a pair of tensors.
         class_names: a label per class; class indices by default.
         max_images: show at most this many (the most confident mistakes).
         ncols: images per row.

@@ -19,6 +19,7 @@ from cnnlib.train import (
     load_checkpoint,
     make_optimizer,
     make_scheduler,
+    misclassified,
     plot_confusion_matrix,
     plot_misclassified,
     save_checkpoint,
@@ -131,6 +132,19 @@ def test_evaluate_accuracy_and_confusion_against_a_hand_count():
     assert torch.equal(same.confusion, expected) and same.loss == pytest.approx(result.loss)
     with pytest.raises(ValueError, match="5 images but 4 labels"):
         evaluate(model, (logits, targets[:4]))
+
+
+def test_misclassified_returns_the_wrong_examples_most_confident_first():
+    logits = torch.tensor([[2.0, 0.0, 0.0], [0.0, 3.0, 0.0], [0.0, 0.0, 1.0], [5.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    targets = torch.tensor([0, 1, 1, 2, 1])
+    model = nn.Sequential(nn.Flatten())
+    shuffled = DataLoader(TensorDataset(logits, targets), batch_size=2, shuffle=True,
+                          generator=torch.Generator().manual_seed(0))
+    images, true, predicted, confidence = misclassified(model, shuffled)
+    # example 3 (logit 5 for class 0, truly 2) is the most confident mistake, then example 2
+    torch.testing.assert_close(images, logits[[3, 2]])
+    assert true.tolist() == [2, 1] and predicted.tolist() == [0, 2]
+    torch.testing.assert_close(confidence, torch.softmax(logits[[3, 2]], 1).max(1).values)
 
 
 def test_binary_models_with_one_logit():

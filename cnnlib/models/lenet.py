@@ -21,9 +21,9 @@ the table (``H_out = (28 + 2*2 - 5) + 1 = 28``).
 Pooling: the 1998 network subsampled by averaging (with a trainable scale),
 and the lecture notes' PyTorch LeNet uses ``AvgPool2d``; ``pool="avg"`` gives
 that. The default here is max pooling, the modern companion of ReLU: with
-the default training settings it reaches 98.0-98.9% test accuracy on the
-28 x 28 digits across seeds, against 97.5-98.3% for average pooling. Both
-have the same shapes and parameter count.
+the default :class:`cnnlib.train.TrainConfig` on the 28 x 28 digits it
+reached 98.3-99.4% test accuracy over seeds 0-5, against 97.8-98.3% for
+average pooling over seeds 0-2. Both have the same shapes and parameter count.
 """
 from __future__ import annotations
 

@@ -93,7 +93,7 @@ class History:
         if self.val_acc:
             ax_acc.plot(epochs[:len(self.val_acc)], self.val_acc, "s--", color="C1", label="validation")
         ax_loss.set(title="Loss", xlabel="epoch", ylabel="cross-entropy loss")
-        ax_acc.set(title="Accuracy", xlabel="epoch", ylabel="accuracy", ylim=(None, 1.0))
+        ax_acc.set(title="Accuracy", xlabel="epoch", ylabel="accuracy", ylim=(None, 1.02))
         for ax in (ax_loss, ax_acc):
             ax.grid(alpha=0.3)
             ax.legend()

@@ -61,7 +61,7 @@ def misclassified(model: nn.Module, loader, *, limit: int | None = None, device=
 
     Args:
         model: the classifier.
-        loader: an unshuffled loader of ``(images, labels)``, or such a pair of tensors.
+        loader: a loader of ``(images, labels)``, or such a pair of tensors.
         limit: keep at most this many.
         device: where to run the model; defaults to its device.
 
@@ -70,8 +70,9 @@ def misclassified(model: nn.Module, loader, *, limit: int | None = None, device=
         ``(M,)``, ``(M,)`` and ``(M,)`` (the probability given to the wrong
         prediction), on the CPU.
     """
-    loader = as_loader(loader)
-    result = evaluate(model, loader, device=device)
+    # One pass over the data, so that images and predictions match even for a shuffled loader.
+    images, labels = (torch.cat(parts) for parts in zip(*as_loader(loader)))
+    result = evaluate(model, (images, labels), device=device)
     wrong = result.errors
     confidence = result.probabilities.max(dim=1).values[wrong] if result.probabilities.shape[1] > 1 else \
         (result.probabilities[wrong, 0] - 0.5).abs() + 0.5
@@ -79,8 +80,7 @@ def misclassified(model: nn.Module, loader, *, limit: int | None = None, device=
     wrong, confidence = wrong[order], confidence[order]
     if limit is not None:
         wrong, confidence = wrong[:limit], confidence[:limit]
-    images = torch.cat([x for x, _ in loader])[wrong]
-    return images, result.targets[wrong], result.predictions[wrong], confidence
+    return images[wrong], result.targets[wrong], result.predictions[wrong], confidence
 
 
 def plot_misclassified(model: nn.Module, loader, *, class_names=None, max_images: int = 16, ncols: int = 8,

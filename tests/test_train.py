@@ -232,6 +232,17 @@ def test_plots_draw_confusion_and_mistakes():
     assert "of" in fig._suptitle.get_text()
 
 
+def test_fit_explains_bad_loaders_and_missing_devices():
+    model = tiny_model()
+    x, y = tiny_problem()
+    with pytest.raises(TypeError, match="DataLoader"):
+        fit(model, (x, y), config=TrainConfig(epochs=1, **CPU))
+    if not torch.cuda.is_available():
+        train, _ = tiny_loaders()
+        with pytest.raises(ValueError, match="no CUDA device"):
+            fit(model, train, config=TrainConfig(epochs=1, device="cuda", progress=False))
+
+
 @pytest.mark.parametrize("bad", [dict(epochs=0), dict(lr=-1.0), dict(optimizer="rmsprop"),
                                  dict(scheduler="exp"), dict(seed="zero")])
 def test_train_config_rejects_bad_values(bad):

@@ -227,7 +227,8 @@ def fit(model: nn.Module, train_loader, val_loader=None, config: TrainConfig | N
         optimizer: your own optimizer (e.g. one restored from a checkpoint);
             by default the one ``config`` names.
         scheduler: your own learning-rate scheduler, stepped after every
-            batch; by default the one ``config`` names.
+            batch; by default the one ``config`` names, which sets the
+            optimizer's learning rate from ``config.lr``.
         loss_fn: the objective; defaults to cross-entropy with
             ``config.label_smoothing``. The history records the plain
             cross-entropy of training and validation batches either way.
@@ -241,7 +242,12 @@ def fit(model: nn.Module, train_loader, val_loader=None, config: TrainConfig | N
         raise TypeError(f"fit(config={config!r}): pass a cnnlib.train.TrainConfig.")
     if config.seed is not None:
         seed_everything(config.seed)
-    device = torch.device(config.device) if config.device else pick_device()
+    if isinstance(train_loader, (tuple, list)):
+        raise TypeError(
+            "fit: train_loader must yield shuffled batches; wrap tensors as "
+            "DataLoader(TensorDataset(images, labels), batch_size=32, shuffle=True), or use cnnlib.data.get_loaders."
+        )
+    device = pick_device(config.device)  # None: the fastest present; a missing one is a clear error
     model.to(device)
     if optimizer is None:
         optimizer = make_optimizer(model, config)

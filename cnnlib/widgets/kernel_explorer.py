@@ -89,7 +89,7 @@ class KernelExplorer(W.VBox):
                                        continuous_update=False, style=style, layout=half)
         self.sigma = W.FloatSlider(value=sigma, min=0.3, max=4.0, step=0.1, description="sigma",
                                    continuous_update=False, style=style, layout=half)
-        self.text = W.Textarea(value=text, description="your kernel", rows=3, style=style, layout=half)
+        self.text = W.Textarea(value=text, description="custom", rows=3, style=style, layout=half)
         self.message = W.HTML()
         self.output = W.Output()
         controls = W.VBox([W.HBox([self.photo, self.kernel]), W.HBox([self.kernel_size, self.sigma]), self.text])

@@ -118,7 +118,7 @@ SMALL_CONV_SUITE: tuple[ConvCase, ...] = (
     ConvCase("LeNet-5 conv1", 16, 1, 6, 32, 5),
     ConvCase("CIFAR 3x3", 4, 16, 16, 32, 3, 1, 1),
     ConvCase("ResNet-18 stage 4", 1, 512, 512, 7, 3, 1, 1),
-    ConvCase("Large kernel 15x15", 1, 8, 8, 32, 15, 1, 7),
+    ConvCase("Large kernel 31x31", 1, 16, 16, 32, 31, 1, 15),
 )
 
 
@@ -187,6 +187,7 @@ def time_conv_methods(
     rounds: int = 5,
     loops_budget_s: float = 2.0,
     dtype: torch.dtype = torch.float32,
+    threads: int | None = None,
     verbose: bool = False,
 ) -> list[ConvTiming]:
     """Time ``F.conv2d`` and each method on each case, interleaved.
@@ -203,12 +204,25 @@ def time_conv_methods(
         rounds: interleaved rounds per case (the medians come from these).
         loops_budget_s: time allowed to the loops method per case.
         dtype: floating-point type of the tensors.
+        threads: run with this many torch threads (restored afterwards);
+            ``None`` keeps the current setting. On a busy shared machine
+            ``threads=1`` gives steadier numbers for small layers.
         verbose: print each case's result as it finishes.
 
     Returns:
         One :class:`ConvTiming` per case and method, ``F.conv2d`` first
         (method ``"torch"``, ratio 1).
     """
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        return _time_cases(cases, methods, rounds, loops_budget_s, dtype, verbose)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _time_cases(cases, methods, rounds, loops_budget_s, dtype, verbose) -> list[ConvTiming]:
     rows: list[ConvTiming] = []
     for case in cases:
         x, w, b = case.tensors(dtype)

@@ -16,6 +16,7 @@ Run it from a shell::
 """
 from __future__ import annotations
 
+import os
 import platform
 import statistics
 import time
@@ -27,7 +28,7 @@ import torch.nn.functional as F
 
 from cnnlib.arith import conv_macs, conv_output_size
 from cnnlib.bench.timing import interleaved_times, median_ratio
-from cnnlib.ops import conv2d
+from cnnlib.ops import clear_workspace, conv2d
 
 __all__ = [
     "CONV_SUITE",
@@ -158,8 +159,6 @@ def machine_description() -> str:
                     break
     except OSError:
         pass
-    import os
-
     return (
         f"{cpu}, {os.cpu_count()} logical cores, torch {torch.__version__} "
         f"using {torch.get_num_threads()} threads"
@@ -220,6 +219,7 @@ def time_conv_methods(
         return _time_cases(cases, methods, rounds, loops_budget_s, dtype, verbose)
     finally:
         torch.set_num_threads(before)
+        clear_workspace()  # give back the im2col buffer the large cases grew
 
 
 def _time_cases(cases, methods, rounds, loops_budget_s, dtype, verbose) -> list[ConvTiming]:

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from cnnlib.errors import CnnlibError
 
-__all__ = ["ConvArgumentError", "ConvArgs", "as_tuple", "parse_conv_args", "pad_input"]
+__all__ = ["ConvArgs", "ConvArgumentError", "IntOrTuple", "PaddingArg", "as_tuple", "pad_input", "parse_conv_args"]
 
 IntOrTuple = Union[int, Sequence[int]]
 PaddingArg = Union[int, Sequence[int], str]

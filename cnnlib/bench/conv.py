@@ -191,11 +191,12 @@ def time_conv_methods(
 ) -> list[ConvTiming]:
     """Time ``F.conv2d`` and each method on each case, interleaved.
 
-    The loops method is slow: it first runs once (that run is its first
-    timing); it then joins only as many rounds as fit in ``loops_budget_s``,
-    and if that single run already took longer, the single run is all it
-    gets (its ratio then divides by ``F.conv2d``'s median). Every method's
-    output is checked against ``F.conv2d`` before timing.
+    Every method first runs once, untimed, as a warm-up and to check its
+    output against ``F.conv2d``. The loops method is slow: the duration of
+    that first run decides how many rounds it joins (as many as fit in
+    ``loops_budget_s``); if the first run alone took longer than the
+    budget, it is the only measurement (its ratio then divides by
+    ``F.conv2d``'s median).
 
     Args:
         cases: the layer shapes, e.g. :data:`CONV_SUITE` or :data:`SMALL_CONV_SUITE`.

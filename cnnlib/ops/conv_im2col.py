@@ -176,7 +176,8 @@ def conv_im2col(args: ConvArgs) -> torch.Tensor:
     view = view.reshape((n, g, c_in // g) + k + out)
     taps = tuple(range(3, 3 + nd))
     view = view.permute((1, 2) + taps + (0,) + tuple(range(3 + nd, 3 + 2 * nd)))
-    needs_grad = torch.is_grad_enabled() and (xp.requires_grad or args.weight.requires_grad)
+    tensors = (xp, args.weight) + ((args.bias,) if args.bias is not None else ())
+    needs_grad = torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
     if needs_grad:
         cols = view.reshape(g, rows, columns)  # a fresh copy that autograd keeps for backward
     else:

@@ -347,7 +347,7 @@ def grade(paths: list[Path], config: GradeConfig, *, progress: Callable[[str], N
 
     stage = tempfile.mkdtemp(prefix="cnnlib-grader-", dir=config.workdir)
     try:
-        hide = (str(config.hidden.directory),) if config.hidden.directory else ()
+        hide = _private_dirs(config, paths, stage)
         with ForkServer(stage, hide) as server, ThreadPoolExecutor(max_workers=max(1, config.jobs)) as pool:
             isolation = server.isolation
             records = list(pool.map(work, paths))
@@ -359,6 +359,24 @@ def grade(paths: list[Path], config: GradeConfig, *, progress: Callable[[str], N
         "isolation": isolation,
         "submissions": sorted(records, key=lambda r: r["student"]),
     }
+
+
+def _private_dirs(config: GradeConfig, paths: list[Path], stage: str) -> tuple[str, ...]:
+    """Directories the children must not see: the hidden tests, and the folders of the
+    submissions (other students' work), unless a folder also holds what the children need."""
+    import sys
+
+    import cnnlib
+
+    needed = [Path(stage).resolve(), Path(tempfile.gettempdir()).resolve(), Path(sys.prefix).resolve(),
+              Path(sys.base_prefix).resolve(), Path(cnnlib.__file__).resolve().parent]
+    if os.environ.get("CNNLIB_DATA"):
+        needed.append(Path(os.environ["CNNLIB_DATA"]).resolve())
+    hide = [config.hidden.directory] if config.hidden.directory else []
+    for folder in sorted({p.resolve().parent for p in paths}):
+        if not any(n == folder or folder in n.parents for n in needed) and folder != Path("/"):
+            hide.append(folder)
+    return tuple(str(h) for h in hide)
 
 
 def write_csv(book: dict, path: Path) -> None:

@@ -57,7 +57,8 @@ value defaults to the reference solution's output, computed by the grader.
 (passed, message)``; for training exercises use ``Exercise(returns="state_dict")``
 so the student's function returns an ``nn.Module`` and ``fn`` receives its
 ``state_dict`` (a dict of tensors) to load into a fresh model and evaluate on
-held-out data (see :mod:`cnnlib.grading.judges`). ``forbid`` names modules,
+held-out data the student's function never receives (``judge_lenet`` in
+``exercises/ch06.py`` is an example). ``forbid`` names modules,
 functions or ``"aten::REGEX"`` PyTorch operators the function must not call;
 the check reports such a call and the grader gives the exercise 0 points.
 

@@ -65,8 +65,10 @@ def main() -> None:
         nb = nbformat.from_dict(solved)
         for ex, src in (edits or {}).items():
             nb.cells[_stub_index(nb, ex)].source = src
-        for pos, src in extra or []:
-            nb.cells.insert(pos, nbformat.v4.new_code_cell(src))
+        for k, (pos, src) in enumerate(extra or []):
+            cell = nbformat.v4.new_code_cell(src)
+            cell["id"] = f"extra-{k}"  # fixed ids: rebuilding the corpus gives the same files
+            nb.cells.insert(pos, cell)
         return nb
 
     all_pts = dict(POINTS)
@@ -197,6 +199,10 @@ def main() -> None:
     save("unsendable_values", variant({"2.1": "def corr2d(x, k):\n    return lambda: 0",
                                        "2.4": "def conv1x1(x, weight):\n    return (weight @ x.reshape(x.shape[0], -1)).reshape(-1, *x.shape[1:]).numpy()"}),
          {**all_pts, "2.1": 0, "2.4": 0}, "cannot be graded")
+    # 28. IPython syntax: a function defined under %%time, shell commands and line magics.
+    src = solved.cells[_stub_index(solved, "2.4")].source
+    save("ipython_magics", variant({"2.4": "%%time\n" + src}, extra=[(2, "!pip install nothing-at-all\n%matplotlib inline\n"
+                                                                         "%time y = 1 + 1")]), all_pts)
     (HERE / "expected.json").write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n")
     print(f"wrote {len(expected)} submissions")
 

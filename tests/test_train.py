@@ -184,15 +184,23 @@ def test_checkpoint_round_trips_exactly(tmp_path):
             assert torch.equal(torch.as_tensor(value), torch.as_tensor(clone_opt.state_dict()["state"][k][name]))
     assert clone_sched.state_dict() == scheduler.state_dict()
 
-    # one more identical step on both gives identical weights: the optimizer state really came back
+    # one more identical step on both gives identical weights: the optimizer state (Adam's moments
+    # and step count) really came back. The cosine schedule ended at lr 0, so set a real one.
     x, y = next(iter(train))
     for m, opt in ((model, optimizer), (clone, clone_opt)):
         m.eval()
+        for group in opt.param_groups:
+            group["lr"] = 1e-2
         opt.zero_grad()
         nn.functional.cross_entropy(m(x), y).backward()
         opt.step()
     for (k, a), (_, b) in zip(model.state_dict().items(), clone.state_dict().items()):
         assert torch.equal(a, b), k
+
+    # training resumes where it stopped: the history grows from the saved epochs
+    resumed = fit(clone, train, val, TrainConfig(epochs=1, lr=5e-3, **CPU), optimizer=clone_opt,
+                  history=ckpt.history)
+    assert len(resumed) == 3 and resumed.train_loss[:2] == history.train_loss
 
 
 def test_checkpoint_errors(tmp_path):

@@ -10,7 +10,6 @@ convolution maps ``H -> H + 2P - K + 1`` (stride 1) and each pool
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -135,9 +134,6 @@ class ClassicCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))
-
-
-_FIELDS = tuple(f.name for f in dataclasses.fields(ClassicCNNConfig))
 
 
 @register_model()

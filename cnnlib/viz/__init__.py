@@ -5,17 +5,30 @@ title, labelled axes and colour maps that read in grayscale and for
 colour-blind readers.
 """
 from cnnlib.viz.conv import plot_cross_correlation, plot_kernel_effect, plot_kernel_gallery, show_image
+from cnnlib.viz.equivariance import plot_equivariance, plot_equivariance_curves
+from cnnlib.viz.features import plot_accuracy_vs_shift, plot_filters, plot_flattening, plot_hog, plot_image_row
 from cnnlib.viz.grid import HIGHLIGHT, draw_grid
 from cnnlib.viz.receptive_field import layer_sizes, plot_receptive_field, receptive_field_path
+from cnnlib.viz.training import plot_augmentations, plot_histories, plot_softmax
 
 __all__ = [
     "HIGHLIGHT",
     "draw_grid",
     "layer_sizes",
+    "plot_accuracy_vs_shift",
+    "plot_augmentations",
     "plot_cross_correlation",
+    "plot_equivariance",
+    "plot_equivariance_curves",
+    "plot_filters",
+    "plot_flattening",
+    "plot_histories",
+    "plot_hog",
+    "plot_image_row",
     "plot_kernel_effect",
     "plot_kernel_gallery",
     "plot_receptive_field",
+    "plot_softmax",
     "receptive_field_path",
     "show_image",
 ]

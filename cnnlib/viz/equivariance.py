@@ -54,15 +54,15 @@ def plot_equivariance(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor
         low, high = -max(-low, high), max(-low, high)
     for i, (ax, (image, name)) in enumerate(zip(axes, panels)):
         if i < 2:
-            ax.imshow(image.cpu(), cmap="gray")
+            ax.imshow(image.cpu().numpy(), cmap="gray")
         else:
-            shown = ax.imshow(image.cpu(), cmap="RdBu_r" if signed else "viridis", vmin=low, vmax=high)
+            shown = ax.imshow(image.cpu().numpy(), cmap="RdBu_r" if signed else "viridis", vmin=low, vmax=high)
         ax.set_title(name, fontsize=10)
     for ax in axes[2:4]:
         fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.03)
     largest = float(diff.abs().max())
     bound = max(largest, float(high - low) * 1e-3, 1e-12)  # an all-zero difference shows as white
-    shown = axes[4].imshow(diff.cpu(), cmap="RdBu_r", vmin=-bound, vmax=bound)
+    shown = axes[4].imshow(diff.cpu().numpy(), cmap="RdBu_r", vmin=-bound, vmax=bound)
     axes[4].set_title(f"difference (max |d| = {largest:.2g})", fontsize=10)
     fig.colorbar(shown, ax=axes[4], fraction=0.046, pad=0.03)
     for ax in axes:

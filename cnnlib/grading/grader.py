@@ -26,7 +26,7 @@ from cnnlib.grading import codec
 from cnnlib.grading.evaluate import CaseResult, expected_value, judge_case
 from cnnlib.grading.forbid import scan_source
 from cnnlib.grading.registry import Case, Exercise, get_exercise, list_exercises
-from cnnlib.grading.sandbox import ForkServer, Limits, run_child
+from cnnlib.grading.sandbox import ForkServer, Limits, is_root, private_directory, release_directory, run_child
 
 __all__ = ["GradeConfig", "HiddenTests", "load_hidden_tests", "grade", "grade_one", "write_csv", "write_json",
            "merge", "student_ids", "select_shard"]
@@ -202,7 +202,7 @@ def _exercise_note(ex_id: str, status: str, results: list[CaseResult], function:
 
 
 def grade_one(path: Path, student: str, ids: list[str], prepared: list[_Prepared], config: GradeConfig,
-              slot: int, server: ForkServer) -> dict:
+              slot: int, server: ForkServer, stage: str | None = None) -> dict:
     """Grade one notebook; never raises for anything the submission does."""
     record: dict[str, Any] = {"student": student, "file": Path(path).name, "notes": [], "exercises": {}}
 
@@ -229,7 +229,9 @@ def grade_one(path: Path, student: str, ids: list[str], prepared: list[_Prepared
             "cases": [{"args": codec.encode(list(c.args), arrays), "kwargs": codec.encode(dict(c.kwargs), arrays)}
                       for c in p.cases],
         })
-    base = tempfile.mkdtemp(prefix="cnnlib-grade-", dir=config.workdir)
+    slot_dir = os.path.join(stage, f"slot{slot}") if stage else None
+    base = tempfile.mkdtemp(prefix="cnnlib-grade-", dir=slot_dir if slot_dir and os.path.isdir(slot_dir)
+                            else stage or config.workdir)
     try:
         os.chmod(base, 0o711)  # the child may pass through to its own directory, not list this one
         workdir = os.path.join(base, "work")
@@ -333,7 +335,7 @@ def grade(paths: list[Path], config: GradeConfig, *, progress: Callable[[str], N
     def work(path: Path) -> dict:
         slot = slots.get()
         try:
-            rec = grade_one(path, names[path], ids, prepared, config, slot, server)
+            rec = grade_one(path, names[path], ids, prepared, config, slot, server, stage)
         except Exception as exc:  # a grader bug must not lose the other students' grades
             rec = _finish({"student": names[path], "file": path.name, "exercises": {
                 p.exercise.id: {"points": 0.0, "max": p.exercise.points, "status": "not run", "cases": []}
@@ -345,13 +347,27 @@ def grade(paths: list[Path], config: GradeConfig, *, progress: Callable[[str], N
             progress(f"{rec['student']}: {rec['total']:g}/{rec['max']:g}")
         return rec
 
-    stage = tempfile.mkdtemp(prefix="cnnlib-grader-", dir=config.workdir)
+    # As root, outside the shared /tmp, which the children get an empty private copy of.
+    root_dir = config.workdir or ("/run" if is_root() and os.path.isdir("/run") else None)
+    stage = tempfile.mkdtemp(prefix="cnnlib-grader-", dir=root_dir)
+    os.chmod(stage, 0o711)
+    # One size-limited file system per job slot, mounted before the sandbox server
+    # starts so that its mount namespace shares it: a submission can fill only its own.
+    slot_dirs = []
+    for k in range(max(1, config.jobs)):
+        slot_dir = os.path.join(stage, f"slot{k}")
+        os.mkdir(slot_dir, 0o711)
+        if private_directory(slot_dir, config.limits):
+            os.chmod(slot_dir, 0o711)
+            slot_dirs.append(slot_dir)
     try:
         hide = _private_dirs(config, paths, stage)
         with ForkServer(stage, hide) as server, ThreadPoolExecutor(max_workers=max(1, config.jobs)) as pool:
             isolation = server.isolation
             records = list(pool.map(work, paths))
     finally:
+        for slot_dir in slot_dirs:
+            release_directory(slot_dir)
         shutil.rmtree(stage, ignore_errors=True)
     return {
         "exercises": {p.exercise.id: {"title": p.exercise.title, "points": p.exercise.points,

@@ -128,6 +128,10 @@ def _isolate_files(hide: list[str], workdir: str) -> None:  # workdir: where to 
     for path in hide:
         if os.path.isdir(path):
             _mount("-t", "tmpfs", "-o", "mode=000,size=4k", "tmpfs", path)
+    # Shared writable directories: small, empty and private to the submissions.
+    for path in ("/tmp", "/var/tmp", "/dev/shm", "/run/lock"):
+        if os.path.isdir(path) and not os.path.realpath(workdir).startswith(os.path.realpath(path) + os.sep):
+            _mount("-t", "tmpfs", "-o", "mode=1777,size=16m", "tmpfs", path)
     needed = {os.path.realpath(p) for p in [sys.base_prefix, sys.prefix, *site.getsitepackages(), *sys.path]
               if p and os.path.isdir(p)}
     needed = sorted(p for p in needed if not _traversable(p))

@@ -18,7 +18,8 @@ import sys
 import time
 from dataclasses import dataclass
 
-__all__ = ["Limits", "ChildOutcome", "ForkServer", "is_root", "slot_uid", "run_child"]
+__all__ = ["Limits", "ChildOutcome", "ForkServer", "is_root", "private_directory", "release_directory",
+           "run_child", "slot_uid"]
 
 
 @dataclass
@@ -29,6 +30,10 @@ class Limits:
         timeout: wall-clock seconds for the whole submission.
         memory_mb: address space (``RLIMIT_AS``); PyTorch alone maps about 3.4 GB.
         fsize_mb: largest file the child may write (``RLIMIT_FSIZE``).
+        disk_mb: size of each job slot's file system, which holds the child's
+            own directory (root only: a ``tmpfs``; the shared writable
+            directories /tmp, /var/tmp, /dev/shm and /run/lock are replaced by
+            small empty ones in the children's mount namespace).
         nproc: processes and threads for the child's user (``RLIMIT_NPROC``,
             root mode only); more than ``max_procs`` at once kills the child.
         max_procs: processes the watchdog tolerates before stopping the child.
@@ -37,6 +42,7 @@ class Limits:
     timeout: float = 300.0
     memory_mb: int = 6144
     fsize_mb: int = 64
+    disk_mb: int = 256
     nproc: int = 64
     max_procs: int = 8
 
@@ -151,6 +157,7 @@ class ForkServer:
                     cmd += ["--hide", os.path.realpath(path)]
                 self.isolation += "; no network; hidden tests unmounted"
         self._err = open(os.path.join(stage, "server.stderr"), "wb")
+        os.chmod(self._err.name, 0o600)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err,
                                      env=_base_env(stage), cwd=stage, start_new_session=True)
         self._lock = threading.Lock()
@@ -235,6 +242,19 @@ def _base_env(home: str) -> dict[str, str]:
     if os.environ.get("CNNLIB_DATA"):
         env["CNNLIB_DATA"] = os.environ["CNNLIB_DATA"]
     return env
+
+
+def private_directory(path: str, limits: Limits) -> bool:
+    """Make ``path`` (an empty directory) a size-limited file system of its own (root only)."""
+    if not is_root() or not shutil.which("mount"):
+        return False
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={limits.disk_mb}m,mode=0711", "tmpfs", path],
+                          capture_output=True)
+    return done.returncode == 0
+
+
+def release_directory(path: str) -> None:
+    subprocess.run(["umount", "-l", path], capture_output=True)
 
 
 def run_child(server: ForkServer, workdir: str, nonce: str, limits: Limits, *, slot: int,

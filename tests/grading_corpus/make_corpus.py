@@ -203,6 +203,11 @@ def main() -> None:
     src = solved.cells[_stub_index(solved, "2.4")].source
     save("ipython_magics", variant({"2.4": "%%time\n" + src}, extra=[(2, "!pip install nothing-at-all\n%matplotlib inline\n"
                                                                          "%time y = 1 + 1")]), all_pts)
+    # 29. filling the shared disk: writes stop at a small private /tmp, /var/tmp and /dev/shm.
+    fill = ("import os\nfor d in ['/tmp', '/var/tmp', '/dev/shm']:\n    try:\n        for i in range(100):\n"
+            "            with open(os.path.join(d, f'fill{i}'), 'wb') as f:\n                f.write(b'x' * 60_000_000)\n"
+            "    except OSError:\n        pass\n")
+    save("disk_flood", variant(extra=[(2, fill)]), all_pts)
     (HERE / "expected.json").write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n")
     print(f"wrote {len(expected)} submissions")
 

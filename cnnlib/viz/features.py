@@ -77,9 +77,12 @@ def plot_hog(image: torch.Tensor | np.ndarray, picture: np.ndarray, *, title: st
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 4.6))
     left.imshow(gray, cmap="gray", vmin=0, vmax=1)
     left.set_title("input (grayscale)")
-    shown = right.imshow(picture, cmap="viridis")
+    drawn = picture[picture > 0]
+    # A few very strong edges would set the scale and leave the rest dark: clip at the 99th percentile.
+    top = float(np.quantile(drawn, 0.99)) if drawn.size else 1.0
+    shown = right.imshow(np.clip(picture, 0, top), cmap="viridis", vmin=0, vmax=top)
     right.set_title("orientation histograms" + (f", {cell[0]}x{cell[1]}-pixel cells" if cell else ""))
-    fig.colorbar(shown, ax=right, fraction=0.046, pad=0.03, label="bin weight")
+    fig.colorbar(shown, ax=right, fraction=0.046, pad=0.03, label="bin weight (clipped at 99th percentile)")
     for ax in (left, right):
         ax.set_xlabel("column")
         ax.set_ylabel("row")

@@ -187,6 +187,7 @@ def guarded_call(fn: Callable, args: tuple, kwargs: dict, forbid: tuple[str, ...
     mode = _OperatorGuard(rules.aten, violations) if rules.aten is not None else None
     if mode is not None:
         mode.__enter__()
+    previous, previous_threads = sys.getprofile(), threading.getprofile()
     threading.setprofile(hook)
     sys.setprofile(hook)
     try:
@@ -195,8 +196,8 @@ def guarded_call(fn: Callable, args: tuple, kwargs: dict, forbid: tuple[str, ...
         result.error = exc
     finally:
         still_ours = sys.getprofile() is hook
-        sys.setprofile(None)
-        threading.setprofile(None)
+        sys.setprofile(previous)
+        threading.setprofile(previous_threads)
         if mode is not None:
             try:
                 mode.__exit__(None, None, None)

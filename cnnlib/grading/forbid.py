@@ -26,7 +26,6 @@ import types
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 __all__ = ["ForbiddenCallError", "GuardResult", "OperatorRecorder", "guarded_call", "scan_source", "TAMPER_NAMES"]

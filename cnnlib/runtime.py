@@ -47,8 +47,10 @@ def seed_everything(seed: int = 0, *, deterministic: bool = True) -> torch.Gener
 
     Args:
         seed: the seed for every generator.
-        deterministic: also ask PyTorch for deterministic kernels where it has
-            them (``warn_only``, so an op without one still runs).
+        deterministic: on CUDA, also ask PyTorch for deterministic kernels
+            where it has them (``warn_only``, so an op without one still runs).
+            CPU kernels are deterministic already, and switching the flag on
+            costs seconds of imports, so on a CPU-only machine it is skipped.
 
     Returns:
         A ``torch.Generator`` seeded with ``seed``, handy for DataLoaders.
@@ -56,7 +58,7 @@ def seed_everything(seed: int = 0, *, deterministic: bool = True) -> torch.Gener
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
-    if deterministic:
+    if deterministic and torch.cuda.is_available():
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.benchmark = False
         # cuBLAS needs this to be deterministic on CUDA >= 10.2.

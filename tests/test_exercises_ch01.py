@@ -104,8 +104,6 @@ def test_1_4_reference_training_passes_visible_and_hidden_judges():
     assert all(r.passed for r in _hidden_results(exercise, fn))
 
 
-@pytest.mark.xfail(reason="cnnlib.grading.forbid reports torch.optim's own DisableTorchFunctionSubclass "
-                          "call as tampering, so any optimizer.step() is flagged", strict=False)
 def test_an_optimizer_step_is_not_flagged_as_tampering():
     from cnnlib.grading.forbid import guarded_call
 
@@ -114,3 +112,14 @@ def test_an_optimizer_step_is_not_flagged_as_tampering():
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     result = guarded_call(optimizer.step, (), {}, ("cnnlib.grading", "cnnlib"))
     assert result.violations == []
+
+
+def test_the_same_torch_internals_called_by_the_student_are_tampering():
+    from cnnlib.grading.forbid import guarded_call
+
+    def student():
+        with torch._C.DisableTorchFunctionSubclass():
+            return 1
+
+    result = guarded_call(student, (), {}, ("cnnlib",))
+    assert any("tampered" in v for v in result.violations), result.violations

@@ -129,6 +129,17 @@ def _call_name(arg: Any) -> str:
     return f"{owner_name}.{getattr(arg, '__name__', '')}"
 
 
+def _from_torch(frame) -> bool:
+    """True when ``frame`` runs PyTorch's own code.
+
+    PyTorch itself uses some of the names a tamperer would (``torch.optim``
+    steps run under ``DisableTorchFunctionSubclass``); only a call made from
+    outside ``torch`` counts as tampering.
+    """
+    module = (frame.f_globals.get("__name__", "") or "") if frame is not None else ""
+    return module == "torch" or module.startswith("torch.")
+
+
 def guarded_call(fn: Callable, args: tuple, kwargs: dict, forbid: tuple[str, ...]) -> GuardResult:
     """Call ``fn(*args, **kwargs)`` and record calls that ``forbid`` rules out.
 
@@ -167,7 +178,7 @@ def guarded_call(fn: Callable, args: tuple, kwargs: dict, forbid: tuple[str, ...
                     note(f"called {module}.{code.co_name} ({hit} is not allowed)")
             elif code in rules.codes:
                 note(f"called {rules.codes[code]}")
-            elif _TAMPER_RE.search(code.co_name):
+            elif _TAMPER_RE.search(code.co_name) and not _from_torch(frame.f_back):
                 note(f"tampered with the checker ({module}.{code.co_name})")
         elif event == "c_call":
             if frame.f_code in own_codes:
@@ -175,7 +186,7 @@ def guarded_call(fn: Callable, args: tuple, kwargs: dict, forbid: tuple[str, ...
             if id(arg) in rules.builtins:
                 note(f"called {rules.builtins[id(arg)]}")
             name = _call_name(arg)
-            if _TAMPER_RE.search(name):
+            if _TAMPER_RE.search(name) and not _from_torch(frame):
                 note(f"tampered with the checker ({name})")
             module = getattr(arg, "__module__", None) or ""
             hit = rules.module_hit(module) if module else None

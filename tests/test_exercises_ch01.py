@@ -3,27 +3,18 @@ import numpy as np
 import pytest
 import torch
 
-from cnnlib.grading.evaluate import expected_value, judge_case, to_plain_state_dict
+from exercise_helpers import as_student, hidden_results
+from cnnlib.grading.evaluate import judge_case, to_plain_state_dict
 from cnnlib.grading.feedback import run_visible
 from cnnlib.grading.registry import get_exercise, list_exercises
 
 
 def _as_student(exercise_id: str):
-    """The reference solution as a notebook would define it (setup + source), outside cnnlib."""
-    exercise = get_exercise(exercise_id)
-    namespace: dict = {}
-    exec(compile(exercise.setup + "\n\n" + exercise.solution_source(), "<cell>", "exec"), namespace)
-    return exercise, namespace[exercise.function]
+    return as_student(exercise_id)
 
 
 def _hidden_results(exercise, fn, seed=7):
-    results = []
-    for case in exercise.cases(hidden_seed=seed)[len(exercise.visible()):]:
-        value = fn(*case.args, **case.kwargs)
-        if exercise.returns == "state_dict":
-            value = to_plain_state_dict(value)
-        results.append(judge_case(exercise, case, expected_value(exercise, case), status="ok", value=value))
-    return results
+    return hidden_results(exercise, fn, seed)
 
 
 def test_chapter_1_has_at_least_four_exercises_with_hidden_checks():

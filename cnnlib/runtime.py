@@ -42,7 +42,7 @@ def device(prefer: str | None = None) -> torch.device:
     return torch.device(prefer)
 
 
-def seed_everything(seed: int = 0, *, deterministic: bool = True) -> torch.Generator:
+def seed_everything(seed: int = 0, *, deterministic: bool = True) -> None:
     """Seed Python, NumPy and PyTorch (CPU and CUDA) so that runs repeat.
 
     Args:
@@ -52,8 +52,8 @@ def seed_everything(seed: int = 0, *, deterministic: bool = True) -> torch.Gener
             CPU kernels are deterministic already, and switching the flag on
             costs seconds of imports, so on a CPU-only machine it is skipped.
 
-    Returns:
-        A ``torch.Generator`` seeded with ``seed``, handy for DataLoaders.
+    Returns nothing, so that a notebook cell ending with this call shows no
+    output; for a DataLoader's own generator use ``torch.Generator().manual_seed(seed)``.
     """
     random.seed(seed)
     np.random.seed(seed)
@@ -63,4 +63,3 @@ def seed_everything(seed: int = 0, *, deterministic: bool = True) -> torch.Gener
         torch.backends.cudnn.benchmark = False
         # cuBLAS needs this to be deterministic on CUDA >= 10.2.
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    return torch.Generator().manual_seed(seed)

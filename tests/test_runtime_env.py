@@ -43,10 +43,8 @@ def test_seed_everything_repeats_every_generator():
     assert draw() != first
 
 
-def test_seed_everything_returns_a_seeded_generator():
-    g1 = cnnlib.seed_everything(7)
-    g2 = torch.Generator().manual_seed(7)
-    assert torch.equal(torch.rand(5, generator=g1), torch.rand(5, generator=g2))
+def test_seed_everything_returns_nothing_so_notebook_cells_stay_quiet():
+    assert cnnlib.seed_everything(7) is None
 
 
 def test_report_is_readable_and_complete(capsys):

@@ -8,9 +8,15 @@ from cnnlib._nbrun import execute, visible_outputs
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# Every cell of chapter 0 takes seconds. The short timeout also bounds a rare
+# stall of nbclient's asyncio client after a widget cell: the kernel's reply has
+# arrived but is only noticed when the poll times out (jupyter/nbclient#312).
+CELL_TIMEOUT = 45
+
+
 @pytest.mark.slow
 def test_setup_chapter_gives_identical_outputs_twice():
-    first = visible_outputs(execute(ROOT / "notebooks" / "00_setup.ipynb"))
-    second = visible_outputs(execute(ROOT / "notebooks" / "00_setup.ipynb"))
+    first = visible_outputs(execute(ROOT / "notebooks" / "00_setup.ipynb", timeout=CELL_TIMEOUT))
+    second = visible_outputs(execute(ROOT / "notebooks" / "00_setup.ipynb", timeout=CELL_TIMEOUT))
     assert any(line.startswith("image/png") for line in first), "the widget's figure is part of the comparison"
     assert first == second

@@ -1,4 +1,9 @@
-"""Execute a notebook and reduce its outputs to what a reader sees (for tests)."""
+"""Execute a notebook and reduce its outputs to what a reader sees (for tests).
+
+Uses jupyter_client's blocking client, not nbclient: nbclient's asyncio client
+now and then misses a kernel reply after a widget cell and only notices it when
+its timeout expires (jupyter/nbclient#312); the blocking poll does not.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -10,45 +15,64 @@ import nbformat
 __all__ = ["execute", "visible_outputs"]
 
 _MODEL_ID = re.compile(r"[0-9a-f]{32}")
+_OUTPUT_TYPES = ("stream", "display_data", "execute_result", "error")
 
 
-def execute(path: str | Path, timeout: int = 300) -> nbformat.NotebookNode:
-    """Run ``path`` top to bottom in a fresh kernel (cwd = its folder) and return it."""
-    from nbclient import NotebookClient
+def execute(path: str | Path, timeout: int = 120) -> nbformat.NotebookNode:
+    """Run ``path`` top to bottom in a fresh kernel (cwd = its folder) and return it.
+
+    Every code cell gets the outputs its execution sent, including those a
+    widget captured. Raises ``RuntimeError`` for a cell that raised or took
+    longer than ``timeout`` seconds.
+    """
+    from jupyter_client.manager import start_new_kernel
 
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    km, kc = start_new_kernel(kernel_name="python3", cwd=str(path.parent))
+    try:
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            msg_id = kc.execute(cell.source, allow_stdin=False)
+            cell.outputs = []
+            while True:
+                msg = kc.get_iopub_msg(timeout=timeout)
+                if msg["parent_header"].get("msg_id") != msg_id:
+                    continue
+                kind = msg["msg_type"]
+                if kind == "status" and msg["content"]["execution_state"] == "idle":
+                    break
+                if kind in _OUTPUT_TYPES:
+                    cell.outputs.append(nbformat.v4.output_from_msg(msg))
+            reply = kc.get_shell_msg(timeout=timeout)
+            if reply["content"]["status"] != "ok":
+                raise RuntimeError(f"{path.name}: cell {index} failed: {reply['content'].get('evalue', '')}")
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
     return nb
 
 
 def visible_outputs(nb: nbformat.NotebookNode) -> list[str]:
-    """Each code cell's outputs as text, then what Output widgets captured.
-
-    Images become digests; widget ids are numbered by first use, since the
-    kernel draws them at random, and widget outputs are sorted for the same reason.
-    """
+    """Each code cell's outputs as text; images become digests, and widget ids,
+    which the kernel draws at random, are numbered by first use."""
     ids: dict[str, str] = {}
 
     def stable(text: str) -> str:
         return _MODEL_ID.sub(lambda m: ids.setdefault(m.group(), f"model-{len(ids)}"), text)
 
-    def render(out) -> list[str]:
-        out = nbformat.from_dict(out)
-        if out.output_type == "stream":
-            return [f"{out.name}: {out.text}"]
-        if out.output_type == "error":
-            return [f"error: {out.ename}: {out.evalue}"]
-        lines = []
-        for mime, data in sorted(out.get("data", {}).items()):
-            if mime.startswith("image/"):
-                lines.append(f"{mime}: sha256 {hashlib.sha256(str(data).encode()).hexdigest()[:16]}")
+    lines = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if out.output_type == "stream":
+                lines.append(f"{out.name}: {out.text}")
+            elif out.output_type == "error":
+                lines.append(f"error: {out.ename}: {out.evalue}")
             else:
-                lines.append(f"{mime}: {stable(str(data))}")
-        return lines
-
-    cells = [line for c in nb.cells if c.cell_type == "code" for out in c.get("outputs", []) for line in render(out)]
-    state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
-    captured = [line for model in state.values() for out in model.get("state", {}).get("outputs", [])
-                for line in render(out)]
-    return cells + sorted(captured)
+                for mime, data in sorted(out.get("data", {}).items()):
+                    if mime.startswith("image/"):
+                        lines.append(f"{mime}: sha256 {hashlib.sha256(str(data).encode()).hexdigest()[:16]}")
+                    else:
+                        lines.append(f"{mime}: {stable(str(data))}")
+    return lines

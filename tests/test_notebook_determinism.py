@@ -8,10 +8,7 @@ from cnnlib._nbrun import execute, visible_outputs
 ROOT = Path(__file__).resolve().parent.parent
 
 
-# Every cell of chapter 0 takes seconds. The short timeout also bounds a rare
-# stall of nbclient's asyncio client after a widget cell: the kernel's reply has
-# arrived but is only noticed when the poll times out (jupyter/nbclient#312).
-CELL_TIMEOUT = 45
+CELL_TIMEOUT = 60  # every cell of chapter 0 takes seconds
 
 
 @pytest.mark.slow

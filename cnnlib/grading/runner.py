@@ -120,48 +120,63 @@ def _mount(*args: str) -> None:
 
 
 def _isolate_files(hide: list[str], workdir: str) -> None:  # workdir: where to stage mounts
-    """In this private mount namespace: hide ``hide`` under empty file systems and
-    make Python's own files readable when they sit in a private directory
-    (e.g. an interpreter under /root); everything else of that directory stays hidden."""
+    """In this private mount namespace: give the submissions empty private
+    shared directories (/tmp, ...), make Python's and cnnlib's own files
+    readable when they sit in a private directory (e.g. an interpreter under
+    /root) or under /tmp, and hide ``hide`` under empty file systems. The hiding
+    comes last, so that no bind made here can bring a hidden directory back."""
     import site
 
-    for path in hide:
-        if os.path.isdir(path):
-            _mount("-t", "tmpfs", "-o", "mode=000,size=4k", "tmpfs", path)
-    # Shared writable directories: small, empty and private to the submissions.
-    for path in ("/tmp", "/var/tmp", "/dev/shm", "/run/lock"):
-        if os.path.isdir(path) and not os.path.realpath(workdir).startswith(os.path.realpath(path) + os.sep):
-            _mount("-t", "tmpfs", "-o", "mode=1777,size=16m", "tmpfs", path)
-    needed = {os.path.realpath(p) for p in [sys.base_prefix, sys.prefix, *site.getsitepackages(), *sys.path]
+    import cnnlib
+
+    needed = {os.path.realpath(p) for p in [sys.base_prefix, sys.prefix, *site.getsitepackages(), *sys.path,
+                                            os.path.dirname(cnnlib.__file__)]
               if p and os.path.isdir(p)}
-    needed = sorted(p for p in needed if not _traversable(p))
-    if not needed:
-        return
-    # The top-most private directory above each needed path.
+    # Shared writable directories: small, empty and private to the submissions.
+    for shared in ("/tmp", "/var/tmp", "/dev/shm", "/run/lock"):
+        real = os.path.realpath(shared)
+        if os.path.isdir(real) and not os.path.realpath(workdir).startswith(real + os.sep):
+            inside = [p for p in needed if p.startswith(real + os.sep)]
+            _cover(real, inside, workdir, "mode=1777,size=16m")
+    # The top-most private directory above each needed path that others cannot reach.
     blocked: dict[str, list[str]] = {}
-    for path in needed:
+    for path in sorted(p for p in needed if not _traversable(p)):
         parts = path.split(os.sep)
         for i in range(2, len(parts) + 1):
             anc = os.sep.join(parts[:i])
             if not os.stat(anc).st_mode & 0o001:
                 blocked.setdefault(anc, []).append(path)
                 break
+    for anc, paths in blocked.items():
+        _cover(anc, paths, workdir, "mode=755,size=1m")
+    for path in hide:
+        if os.path.isdir(path):
+            _mount("-t", "tmpfs", "-o", "mode=000,size=4k", "tmpfs", path)
+
+
+def _cover(directory: str, keep: list[str], workdir: str, options: str) -> None:
+    """Mount an empty tmpfs over ``directory``, binding the paths ``keep`` inside
+    it back, read-only, at the same place."""
     import tempfile
 
+    keep = sorted(p for p in keep if not any(p != q and p.startswith(q + os.sep) for q in keep))
     stage = tempfile.mkdtemp(prefix="cnnlib-stage-", dir=workdir)
-    for anc, paths in blocked.items():
-        paths = [p for p in paths if not any(p != q and p.startswith(q + os.sep) for q in paths)]
-        staged = []
-        for k, path in enumerate(paths):
-            target = os.path.join(stage, f"{len(os.listdir(stage))}")
-            os.mkdir(target)
-            _mount("--bind", path, target)
-            staged.append((path, target))
-        _mount("-t", "tmpfs", "-o", "mode=755,size=1m", "tmpfs", anc)
-        for path, target in staged:
-            os.makedirs(path, mode=0o755, exist_ok=True)
-            _mount("--bind", target, path)
-            _mount("-o", "remount,bind,ro", path)
+    staged = []
+    for k, path in enumerate(keep):
+        target = os.path.join(stage, str(k))
+        os.mkdir(target)
+        _mount("--bind", path, target)
+        staged.append((path, target))
+    _mount("-t", "tmpfs", "-o", options, "tmpfs", directory)
+    for path, target in staged:
+        os.makedirs(path, mode=0o755, exist_ok=True)
+        _mount("--bind", target, path)
+        _mount("-o", "remount,bind,ro", path)
+    _release(stage)
+
+
+def _release(stage: str) -> None:
+    """Detach the staging binds (the mounts made from them stay)."""
     import subprocess
 
     for target in os.listdir(stage):

@@ -21,8 +21,8 @@ _OUTPUT_TYPES = ("stream", "display_data", "execute_result", "error")
 def execute(path: str | Path, timeout: int = 120) -> nbformat.NotebookNode:
     """Run ``path`` top to bottom in a fresh kernel (cwd = its folder) and return it.
 
-    Every code cell gets the outputs its execution sent, including those a
-    widget captured. Raises ``RuntimeError`` for a cell that raised or took
+    Every code cell gets the outputs its execution sent; the widgets' last
+    states go into ``nb.metadata.widgets`` as nbclient stores them. Raises ``RuntimeError`` for a cell that raised or took
     longer than ``timeout`` seconds.
     """
     from jupyter_client.manager import start_new_kernel
@@ -30,6 +30,7 @@ def execute(path: str | Path, timeout: int = 120) -> nbformat.NotebookNode:
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
     km, kc = start_new_kernel(kernel_name="python3", cwd=str(path.parent))
+    widgets: dict[str, dict] = {}
     try:
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
@@ -38,6 +39,8 @@ def execute(path: str | Path, timeout: int = 120) -> nbformat.NotebookNode:
             cell.outputs = []
             while True:
                 msg = kc.get_iopub_msg(timeout=timeout)
+                if msg["msg_type"] in ("comm_open", "comm_msg") and "state" in msg["content"].get("data", {}):
+                    widgets.setdefault(msg["content"]["comm_id"], {}).update(msg["content"]["data"]["state"])
                 if msg["parent_header"].get("msg_id") != msg_id:
                     continue
                 kind = msg["msg_type"]
@@ -51,20 +54,25 @@ def execute(path: str | Path, timeout: int = 120) -> nbformat.NotebookNode:
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
+        "state": {comm: {"model_name": st.get("_model_name"), "state": st} for comm, st in widgets.items()}}}
     return nb
 
 
 def visible_outputs(nb: nbformat.NotebookNode) -> list[str]:
-    """Each code cell's outputs as text; images become digests, and widget ids,
-    which the kernel draws at random, are numbered by first use."""
+    """Each code cell's outputs as text, then (sorted) what Output widgets show.
+
+    Images become digests, and widget ids, which the kernel draws at random,
+    are numbered by first use.
+    """
     ids: dict[str, str] = {}
 
     def stable(text: str) -> str:
         return _MODEL_ID.sub(lambda m: ids.setdefault(m.group(), f"model-{len(ids)}"), text)
 
-    lines = []
-    for cell in nb.cells:
-        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+    def render(outputs) -> list[str]:
+        lines = []
+        for out in map(nbformat.from_dict, outputs):
             if out.output_type == "stream":
                 lines.append(f"{out.name}: {out.text}")
             elif out.output_type == "error":
@@ -75,4 +83,9 @@ def visible_outputs(nb: nbformat.NotebookNode) -> list[str]:
                         lines.append(f"{mime}: sha256 {hashlib.sha256(str(data).encode()).hexdigest()[:16]}")
                     else:
                         lines.append(f"{mime}: {stable(str(data))}")
-    return lines
+        return lines
+
+    cells = [line for c in nb.cells if c.cell_type == "code" for line in render(c.get("outputs", []))]
+    state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    shown = [line for model in state.values() for line in render(model.get("state", {}).get("outputs", []))]
+    return cells + sorted(shown)

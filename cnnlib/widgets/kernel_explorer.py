@@ -18,7 +18,7 @@ from functools import lru_cache
 import ipywidgets as W
 import matplotlib.pyplot as plt
 import torch
-from IPython.display import display
+from cnnlib.widgets._show import show_figure
 
 from cnnlib.data.images import sample_image, sample_image_names
 from cnnlib.kernels import apply_kernel, get_kernel, kernel_names
@@ -118,8 +118,7 @@ class KernelExplorer(W.VBox):
             kernel = self.current_kernel()
         except ValueError as err:
             self.message.value = f"<b>Cannot use this kernel:</b> {err}."
-            with self.output:
-                self.output.clear_output(wait=True)
+            show_figure(self.output, None)
             return
         image = _photo(self.photo.value, self.size)
         # Large Gaussians are cheaper through the FFT than through im2col's K^2 copies.
@@ -131,11 +130,7 @@ class KernelExplorer(W.VBox):
                   if abs(total) < 1e-6 else f"scales flat regions by {total:.3g} (the sum of the entries)")
         label = f"gaussian (sigma {self.sigma.value:.1f})" if name == "gaussian" else ("your kernel" if name == CUSTOM else name)
         self.message.value = f"{kernel.shape[0]}x{kernel.shape[1]} kernel: {effect}."
-        with self.output:
-            self.output.clear_output(wait=True)
-            fig = plot_kernel_effect(image, kernel, output, kernel_name=label, image_name=self.photo.value)
-            display(fig)
-            plt.close(fig)
+        show_figure(self.output, plot_kernel_effect(image, kernel, output, kernel_name=label, image_name=self.photo.value))
 
 
 def kernel_explorer(photo: str = "camera", kernel: str = "gaussian", sigma: float = 2.0, kernel_size: int = 3,

@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from cnnlib.data.images import sample_image, sample_image_names
+from cnnlib.widgets._show import show_figure
 
 __all__ = ["photo_browser", "plot_photo_channels"]
 
@@ -61,10 +62,7 @@ def photo_browser(name: str = "cat", channel: str = "all") -> W.VBox:
     out = W.Output()
 
     def draw(_=None) -> None:
-        with out:
-            out.clear_output(wait=True)
-            fig = plot_photo_channels(sample_image(photo.value), photo.value, picker.value)
-            plt.show(fig)
+        show_figure(out, plot_photo_channels(sample_image(photo.value), photo.value, picker.value))
 
     photo.observe(draw, names="value")
     picker.observe(draw, names="value")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import ipywidgets as W
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import display
+from cnnlib.widgets._show import show_figure
 
 from cnnlib.arith import conv_output_size
 from cnnlib.viz.grid import draw_grid
@@ -214,11 +214,8 @@ class SlidingWindowWidget(W.VBox):
             else:
                 notes = "<br>".join(window.notes())
                 self.message.value = f"<pre>{window.formula()}</pre>{notes}"
-            with self.output:
-                self.output.clear_output(wait=True)
-                fig = plot_sliding_window(window, self.sliders["out_row"].value, self.sliders["out_col"].value)
-                display(fig)
-                plt.close(fig)
+            show_figure(self.output, plot_sliding_window(window, self.sliders["out_row"].value,
+                                                         self.sliders["out_col"].value))
         finally:
             self._drawing = False
 

@@ -25,7 +25,6 @@ def in_colab() -> bool:
 class _Line:
     label: str
     value: str
-    ok: bool = True
 
 
 def _device_lines() -> list[_Line]:
@@ -55,9 +54,9 @@ def _data_lines() -> list[_Line]:
     sources = sorted({s.source for s in SAMPLE_IMAGES.values()})
     lines.append(_Line("photos", f"{len(SAMPLE_IMAGES)} bundled photos from {', '.join(sources)}"))
     fashion = find_fashion_mnist()
-    lines.append(_Line("fashion-mnist", f"found in {fashion}" if fashion else f"not found here; {online}", bool(fashion)))
+    lines.append(_Line("fashion-mnist", f"found in {fashion}" if fashion else f"not found here; {online}"))
     weights = find_mobilenet_v2_weights()
-    lines.append(_Line("mobilenet_v2", f"ImageNet weights at {weights}" if weights else f"not found here; {online}", bool(weights)))
+    lines.append(_Line("mobilenet_v2", f"ImageNet weights at {weights}" if weights else f"not found here; {online}"))
     return lines
 
 

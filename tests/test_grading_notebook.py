@@ -9,7 +9,13 @@ import pytest
 
 from cnnlib.grading import get_exercise
 from cnnlib.grading.feedback import run_visible
-from cnnlib.grading.notebook import exercise_ids, exercise_problems, solution_notebook, sync_exercises
+from cnnlib.grading.notebook import (
+    exercise_ids,
+    exercise_problems,
+    placeholder_notebook,
+    solution_notebook,
+    sync_exercises,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = ROOT / "tests" / "grading_corpus" / "base.ipynb"
@@ -23,15 +29,7 @@ CHAPTERS = _with_exercises(sorted((ROOT / "notebooks").glob("*.ipynb")))
 
 
 def _placeholder_notebook(path: Path, ids=("2.1", "3.1")) -> Path:
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_markdown_cell("# t")]
-    for ex in ids:
-        nb.cells.append(nbformat.v4.new_markdown_cell(f"Exercise {ex}"))
-        cell = nbformat.v4.new_code_cell(f"# exercise {ex}")
-        cell.metadata["cnnlib"] = {"exercise": ex}
-        nb.cells.append(cell)
-    nbformat.write(nb, path)
-    return path
+    return placeholder_notebook(path, ids)
 
 
 def test_sync_expands_placeholders_and_is_idempotent(tmp_path):

@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 
 from cnnlib.grading.grader import GradeConfig, grade
-from cnnlib.grading.notebook import exercise_ids, solution_notebook, sync_exercises
+from cnnlib.grading.notebook import exercise_ids, placeholder_notebook, solution_notebook, sync_exercises
 from cnnlib.grading.sandbox import Limits
 
 __all__ = ["bench_notebook", "run_bench", "main"]
@@ -27,14 +27,7 @@ DEFAULT_IDS = ("2.1", "2.2", "2.3", "2.4", "3.1", "3.2", "3.3", "3.4")
 
 def bench_notebook(path: Path, ids=DEFAULT_IDS) -> Path:
     """A small student notebook with exercises ``ids``, written to ``path``."""
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("import torch\nimport cnnlib\n\ncnnlib.seed_everything(0)")]
-    for ex in ids:
-        nb.cells.append(nbformat.v4.new_markdown_cell(f"### Exercise {ex}"))
-        cell = nbformat.v4.new_code_cell(f"# exercise {ex}")
-        cell.metadata["cnnlib"] = {"exercise": ex}
-        nb.cells.append(cell)
-    nbformat.write(nb, path)
+    placeholder_notebook(path, ids, first_cell="import torch\nimport cnnlib\n\ncnnlib.seed_everything(0)")
     sync_exercises(path)
     return path
 

@@ -23,6 +23,7 @@ __all__ = [
     "exercise_cells",
     "exercise_ids",
     "exercise_problems",
+    "placeholder_notebook",
     "solution_notebook",
     "sync_exercises",
     "write_solutions",
@@ -79,6 +80,20 @@ def _synced_cells(nb) -> list:
         else:
             cells += exercise_cells(get_exercise(ex))
     return cells
+
+
+def placeholder_notebook(path: Path, ids, first_cell: str = "import cnnlib") -> Path:
+    """Write an assignment notebook: ``first_cell``, then for each exercise id a
+    heading and the placeholder cell that :func:`sync_exercises` expands."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(first_cell)]
+    for ex in ids:
+        nb.cells.append(nbformat.v4.new_markdown_cell(f"### Exercise {ex}"))
+        cell = nbformat.v4.new_code_cell(f"# exercise {ex}")
+        cell.metadata[_KEY] = {"exercise": ex}
+        nb.cells.append(cell)
+    nbformat.write(nb, path)
+    return path
 
 
 def sync_exercises(path: Path) -> bool:

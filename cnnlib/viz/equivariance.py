@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from cnnlib.equivariance import shift as shift_images
+from cnnlib.viz.curves import finish, plot_series
 
 __all__ = ["plot_equivariance", "plot_equivariance_curves"]
 
@@ -86,18 +87,6 @@ def plot_equivariance_curves(shifts: Sequence[int], errors: Mapping[str, Sequenc
     Returns:
         The figure.
     """
-    shifts = list(shifts)
-    fig, ax = plt.subplots(figsize=(9.5, 4))
-    markers = "osD^vP*X"
-    for i, (name, values) in enumerate(errors.items()):
-        if len(values) != len(shifts):
-            raise ValueError(f"plot_equivariance_curves: {name!r} has {len(values)} errors for {len(shifts)} shifts.")
-        ax.plot(shifts, values, marker=markers[i % len(markers)], label=name)
-    ax.set_xticks(shifts)
-    ax.set_xlabel("shift of the input (pixels)")
-    ax.set_ylabel("relative error ||f(Tx) - T f(x)|| / ||f(x)||")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    fig.tight_layout()
-    return fig
+    fig, ax = plot_series(shifts, errors, title=title, xlabel="shift of the input (pixels)",
+                          ylabel="relative error ||f(Tx) - T f(x)|| / ||f(x)||", names=("plot_equivariance_curves", "errors", "shifts"))
+    return finish(fig, ax)

@@ -16,6 +16,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from cnnlib.viz.curves import finish, plot_series
+
 __all__ = ["plot_image_row", "plot_hog", "plot_accuracy_vs_shift", "plot_flattening", "plot_filters"]
 
 
@@ -106,24 +108,12 @@ def plot_accuracy_vs_shift(shifts: Sequence[int], accuracies: Mapping[str, Seque
     Returns:
         The figure.
     """
-    shifts = list(shifts)
-    fig, ax = plt.subplots(figsize=(9.5, 4))
-    markers = "osD^vP*X"
-    for i, (name, values) in enumerate(accuracies.items()):
-        if len(values) != len(shifts):
-            raise ValueError(f"plot_accuracy_vs_shift: {name!r} has {len(values)} accuracies for {len(shifts)} shifts.")
-        ax.plot(shifts, [100 * v for v in values], marker=markers[i % len(markers)], label=name)
+    fig, ax = plot_series(shifts, accuracies, title=title, xlabel=xlabel, ylabel="test accuracy (%)",
+                          scale=100, names=("plot_accuracy_vs_shift", "accuracies", "shifts"))
     if chance is not None:
         ax.axhline(100 * chance, color="gray", linestyle="--", linewidth=1, label="chance")
-    ax.set_xticks(shifts)
     ax.set_ylim(0, 100)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    fig.tight_layout()
-    return fig
+    return finish(fig, ax)
 
 
 def plot_flattening(image: torch.Tensor, permutation: torch.Tensor | None = None, *,

@@ -42,8 +42,16 @@ $(STAMPS)/assets: scripts/package.json scripts/package-lock.json scripts/vendor-
 
 setup: $(STAMPS)/python $(STAMPS)/system $(STAMPS)/assets
 
+# jupyter-cache re-runs a notebook only when its code changes; when cnnlib
+# changed after the last build started, the notebooks run again (a full rebuild).
+BUILT := _build/.built-with-cnnlib
+
 book: setup
-	$(BIN)/jupyter-book build --warningiserror --keep-going . 
+	@if [ -d _build ] && { [ ! -f $(BUILT) ] || [ -n "$$(find cnnlib -name '*.py' -newer $(BUILT) | head -1)" ]; }; then \
+	  echo "cnnlib changed since the notebooks last ran: rebuilding the book from scratch"; rm -rf _build; fi
+	@touch $(STAMPS)/book-started
+	$(BIN)/jupyter-book build --warningiserror --keep-going .
+	@mv $(STAMPS)/book-started $(BUILT)
 	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
 
 # nbval runs the chapter notebooks only; notebooks under tests/ are data

@@ -7,6 +7,7 @@ its timeout expires (jupyter/nbclient#312); the blocking poll does not.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from pathlib import Path
 
@@ -62,8 +63,8 @@ def execute(path: str | Path, timeout: int = 120) -> nbformat.NotebookNode:
 def visible_outputs(nb: nbformat.NotebookNode) -> list[str]:
     """Each code cell's outputs as text, then (sorted) what Output widgets show.
 
-    Images become digests, and widget ids, which the kernel draws at random,
-    are numbered by first use.
+    Consecutive pieces of one stream are joined, images become digests, and
+    widget ids, which the kernel draws at random, are numbered by first use.
     """
     ids: dict[str, str] = {}
 
@@ -72,7 +73,12 @@ def visible_outputs(nb: nbformat.NotebookNode) -> list[str]:
 
     def render(outputs) -> list[str]:
         lines = []
+        previous_stream = None
         for out in map(nbformat.from_dict, outputs):
+            if out.output_type == "stream" and out.name == previous_stream:
+                lines[-1] += out.text  # how the text was split into messages is not part of the output
+                continue
+            previous_stream = out.name if out.output_type == "stream" else None
             if out.output_type == "stream":
                 lines.append(f"{out.name}: {out.text}")
             elif out.output_type == "error":
@@ -82,7 +88,8 @@ def visible_outputs(nb: nbformat.NotebookNode) -> list[str]:
                     if mime.startswith("image/"):
                         lines.append(f"{mime}: sha256 {hashlib.sha256(str(data).encode()).hexdigest()[:16]}")
                     else:
-                        lines.append(f"{mime}: {stable(str(data))}")
+                        text = data if isinstance(data, str) else json.dumps(data, sort_keys=True)
+                        lines.append(f"{mime}: {stable(text)}")
         return lines
 
     cells = [line for c in nb.cells if c.cell_type == "code" for line in render(c.get("outputs", []))]

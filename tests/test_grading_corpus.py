@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).parent / "grading_corpus"
 SUBMISSIONS = sorted((CORPUS / "submissions").glob("*.ipynb"))
 EXPECTED = json.loads((CORPUS / "expected.json").read_text())
@@ -79,12 +80,11 @@ def test_corpus_is_large_and_distinct():
     assert set(EXPECTED) == {p.stem for p in SUBMISSIONS}
 
 
-def test_every_submission_gets_its_expected_score(graded):
-    _, _, first, _ = graded
-    rows = _rows(first)
+def _problems(csv_path: Path, names) -> list[str]:
+    rows = _rows(csv_path)
     problems = []
-    for name, want in EXPECTED.items():
-        row = rows[name]
+    for name in names:
+        want, row = EXPECTED[name], rows[name]
         for ex_id, points in want["points"].items():
             if abs(float(row[ex_id]) - points) > 1e-9:
                 problems.append(f"{name}: exercise {ex_id} got {row[ex_id]}, expected {points} ({row['feedback']})")
@@ -92,7 +92,25 @@ def test_every_submission_gets_its_expected_score(graded):
             problems.append(f"{name}: total {row['total']}, expected {want['total']}")
         if want["feedback_contains"] and want["feedback_contains"] not in row["feedback"]:
             problems.append(f"{name}: feedback {row['feedback']!r} lacks {want['feedback_contains']!r}")
+    return problems
+
+
+# Where the vandal submission tries to drop a file; none may appear.
+MARKER_PLACES = [ROOT / "cnnlib", ROOT, Path("/tmp"), Path("/var/tmp")]
+
+
+def _markers() -> list[Path]:
+    return [place / "VANDALIZED" for place in MARKER_PLACES if (place / "VANDALIZED").exists()]
+
+
+def test_every_submission_gets_its_expected_score(graded):
+    _, _, first, _ = graded
+    problems = _problems(first, EXPECTED)
     assert not problems, "\n".join(problems)
+
+
+def test_no_submission_wrote_outside_its_directory(graded):
+    assert not _markers()
 
 
 def test_grades_are_identical_on_a_second_run(graded):
@@ -140,3 +158,35 @@ def test_hidden_tests_readable_by_others_are_refused(tmp_path):
                            str(tmp_path / "g.csv"), "--tests", str(hidden)], capture_output=True, text=True)
     assert done.returncode == 2
     assert "chmod" in done.stderr
+
+
+# The submissions that attack the sandbox itself, plus a correct and a wrong one.
+ATTACKS = ["correct", "wrong_formula", "read_hidden_tests", "vandal", "disk_flood", "fork_bomb", "forge_results",
+           "memory_bomb", "os_exit", "infinite_loop_unstoppable"]
+
+
+def _user_namespaces_work() -> bool:
+    from cnnlib.grading.sandbox import user_namespaces_work
+
+    return user_namespaces_work()
+
+
+@pytest.mark.skipif(not _user_namespaces_work(), reason="this kernel does not allow user namespaces")
+def test_without_root_the_attacks_fail_too(tmp_path):
+    """The grader as an ordinary user (simulated from root with CNNLIB_GRADER_AS_USER=1,
+    which sandboxes exactly as a user's grader would): same grades, no file written
+    outside the submission's directory, hidden tests out of reach."""
+    hidden = tmp_path / "hidden_tests"
+    hidden.mkdir()
+    (hidden / "tests.py").write_text(HIDDEN)
+    hidden.chmod(0o700)
+    paths = [CORPUS / "submissions" / f"{name}.ipynb" for name in ATTACKS]
+    done = subprocess.run(_command(tmp_path, "user", "--jobs", "2", "--tests", str(hidden), paths=paths),
+                          capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "CNNLIB_TEST_SECRET": "SECRET", "CNNLIB_GRADER_AS_USER": "1"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    book = json.loads((tmp_path / "user.json").read_text())
+    assert "user namespace" in book["isolation"] and "read-only" in book["isolation"]
+    problems = _problems(tmp_path / "user.csv", ATTACKS)
+    assert not problems, "\n".join(problems)
+    assert not _markers()

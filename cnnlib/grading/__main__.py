@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "grade":
         from cnnlib.grading.grader import GradeConfig, grade, load_hidden_tests, select_shard, write_csv, write_json
-        from cnnlib.grading.sandbox import Limits, is_root
+        from cnnlib.grading.sandbox import Limits, is_root, user_namespaces_work
 
         missing = [str(p) for p in args.submissions if not p.is_file()]
         if missing:
@@ -121,8 +121,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         if not is_root():
-            print("note: not running as root, so submissions run as your own user and can read your files; "
-                  "grade as root (e.g. in a container) to isolate them.", file=sys.stderr)
+            if user_namespaces_work():
+                print("note: not running as root, so submissions run as your own user, in a user namespace: "
+                      "no network, the hidden tests and submission folders unmounted, every file read-only "
+                      "outside the submission's own directory. As root, each job slot also gets a user of "
+                      "its own.", file=sys.stderr)
+            else:
+                print("warning: not running as root and user namespaces are not available here, so "
+                      "submissions run as your own user and can read (and change) your files, hidden tests "
+                      "included; grade as root (e.g. in a container) to isolate them.", file=sys.stderr)
         config = GradeConfig(exercises=args.exercises, limits=Limits(timeout=args.timeout, memory_mb=args.memory_mb),
                              cell_timeout=args.cell_timeout, call_timeout=args.call_timeout, hidden=hidden, jobs=args.jobs)
         paths = select_shard(args.submissions, args.shard)

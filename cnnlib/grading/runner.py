@@ -1,7 +1,9 @@
 """The sandbox side: a fork server, and the child that runs one submission.
 
 The grader starts one server per run, ``python -I -m cnnlib.grading.runner``
-(under ``unshare -m -n`` as root: its own mount and network namespaces). The
+(under ``unshare -m -n`` as root: its own mount and network namespaces; without
+root, under ``unshare -r -m -n`` where the kernel allows user namespaces, and
+then each child also confines its files, see ``_confine``). The
 server imports PyTorch once, then for each request forks a child, which
 applies its resource limits, drops to the job slot's unprivileged user,
 executes the notebook's code cells, calls each exercise's function on the
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import signal
 import sys
@@ -119,7 +122,7 @@ def _mount(*args: str) -> None:
     subprocess.run(["mount", *args], check=True, capture_output=True)
 
 
-def _isolate_files(hide: list[str], workdir: str) -> None:  # workdir: where to stage mounts
+def _isolate_files(hide: list[str], workdir: str) -> None:  # workdir: the grader's directory
     """In this private mount namespace: give the submissions empty private
     shared directories (/tmp, ...), make Python's and cnnlib's own files
     readable when they sit in a private directory (e.g. an interpreter under
@@ -132,12 +135,15 @@ def _isolate_files(hide: list[str], workdir: str) -> None:  # workdir: where to 
     needed = {os.path.realpath(p) for p in [sys.base_prefix, sys.prefix, *site.getsitepackages(), *sys.path,
                                             os.path.dirname(cnnlib.__file__)]
               if p and os.path.isdir(p)}
-    # Shared writable directories: small, empty and private to the submissions.
+    stage = os.path.realpath(workdir)
+    # Shared writable directories: small, empty and private to the submissions,
+    # but for the grader's own directory (under /tmp when not root).
     for shared in ("/tmp", "/var/tmp", "/dev/shm", "/run/lock"):
         real = os.path.realpath(shared)
-        if os.path.isdir(real) and not os.path.realpath(workdir).startswith(real + os.sep):
+        if os.path.isdir(real):
             inside = [p for p in needed if p.startswith(real + os.sep)]
-            _cover(real, inside, workdir, "mode=1777,size=16m")
+            writable = [stage] if stage.startswith(real + os.sep) else []
+            _cover(real, inside + writable, "mode=1777,size=16m", writable=writable)
     # The top-most private directory above each needed path that others cannot reach.
     blocked: dict[str, list[str]] = {}
     for path in sorted(p for p in needed if not _traversable(p)):
@@ -148,39 +154,102 @@ def _isolate_files(hide: list[str], workdir: str) -> None:  # workdir: where to 
                 blocked.setdefault(anc, []).append(path)
                 break
     for anc, paths in blocked.items():
-        _cover(anc, paths, workdir, "mode=755,size=1m")
+        _cover(anc, paths, "mode=755,size=1m")
     for path in hide:
         if os.path.isdir(path):
             _mount("-t", "tmpfs", "-o", "mode=000,size=4k", "tmpfs", path)
 
 
-def _cover(directory: str, keep: list[str], workdir: str, options: str) -> None:
+def _cover(directory: str, keep: list[str], options: str, writable: list[str] = ()) -> None:
     """Mount an empty tmpfs over ``directory``, binding the paths ``keep`` inside
-    it back, read-only, at the same place."""
-    import tempfile
-
+    it back at the same place: read-only, but for those in ``writable``, which
+    keep their mounts below them too. Each path is opened before the tmpfs goes
+    on top and bound from its descriptor, which still reaches it."""
     keep = sorted(p for p in keep if not any(p != q and p.startswith(q + os.sep) for q in keep))
-    stage = tempfile.mkdtemp(prefix="cnnlib-stage-", dir=workdir)
-    staged = []
-    for k, path in enumerate(keep):
-        target = os.path.join(stage, str(k))
-        os.mkdir(target)
-        _mount("--bind", path, target)
-        staged.append((path, target))
-    _mount("-t", "tmpfs", "-o", options, "tmpfs", directory)
-    for path, target in staged:
-        os.makedirs(path, mode=0o755, exist_ok=True)
-        _mount("--bind", target, path)
-        _mount("-o", "remount,bind,ro", path)
-    _release(stage)
+    opened = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in keep]
+    try:
+        _mount("-t", "tmpfs", "-o", options, "tmpfs", directory)
+        for path, fd in opened:
+            os.makedirs(path, mode=0o755, exist_ok=True)
+            if path in writable:
+                _sys_mount(f"/proc/self/fd/{fd}", path, None, _MS_BIND | _MS_REC)
+            else:
+                _sys_mount(f"/proc/self/fd/{fd}", path, None, _MS_BIND)
+                _mount("-o", "remount,bind,ro", path)
+    finally:
+        for _, fd in opened:
+            os.close(fd)
 
 
-def _release(stage: str) -> None:
-    """Detach the staging binds (the mounts made from them stay)."""
-    import subprocess
+# Linux constants for mount(2) and unshare(2).
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC, _MS_REMOUNT, _MS_BIND = 1, 2, 4, 8, 32, 4096
+_MS_REC, _MS_PRIVATE = 16384, 1 << 18
+_KEEP_FLAGS = {"nosuid": _MS_NOSUID, "nodev": _MS_NODEV, "noexec": _MS_NOEXEC, "noatime": 1024,
+               "nodiratime": 2048, "relatime": 1 << 21, "strictatime": 1 << 24}
+_CLONE_NEWNS, _CLONE_NEWUSER = 0x20000, 0x10000000
+_USER_NAMESPACE = False  # set by serve(): the server is root of its own user namespace, not the machine's
 
-    for target in os.listdir(stage):
-        subprocess.run(["umount", "-l", os.path.join(stage, target)], capture_output=True)
+
+def _libc_call(name: str, *args) -> None:
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if getattr(libc, name)(*args) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{name}: {os.strerror(err)}")
+
+
+def _sys_mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    import ctypes
+
+    def c(text):
+        return text.encode() if text is not None else None
+
+    _libc_call("mount", c(source), c(target), c(fstype), ctypes.c_ulong(flags), c(data))
+
+
+def _mount_points() -> list[tuple[str, list[str]]]:
+    """Every mount point of this mount namespace with its per-mount options, parents first."""
+    points = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            target = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
+            points.append((target, fields[5].split(",")))
+    return points
+
+
+def _confine(workdir: str) -> list[str]:
+    """Without root (the server is root only of its own user namespace): give
+    this child its own mount namespace in which the other job slots are
+    covered and every file system is read-only except ``workdir``, then move it
+    into a new user namespace, where it keeps no power over those mounts (the
+    kernel locks mounts inherited from a more privileged namespace). Returns
+    the mount points it could not make read-only (virtual ones like /proc)."""
+    _libc_call("unshare", _CLONE_NEWNS)
+    _sys_mount(None, "/", None, _MS_REC | _MS_PRIVATE)
+    work = os.path.realpath(workdir)
+    slot = os.path.dirname(os.path.dirname(work))  # STAGE/slotK/cnnlib-grade-XXXX/work
+    stage = os.path.dirname(slot)
+    if os.path.basename(slot).startswith("slot"):
+        for name in os.listdir(stage):
+            other = os.path.join(stage, name)
+            if name.startswith("slot") and other != slot and os.path.isdir(other):
+                _sys_mount("tmpfs", other, "tmpfs", 0, "mode=000,size=4k")
+    _sys_mount(work, work, None, _MS_BIND)  # its own mount, which stays writable
+    failed = []
+    for target, options in _mount_points():
+        if target == work or "ro" in options:
+            continue
+        flags = _MS_REMOUNT | _MS_BIND | _MS_RDONLY
+        for option in options:
+            flags |= _KEEP_FLAGS.get(option, 0)
+        try:
+            _sys_mount(None, target, None, flags)
+        except OSError:
+            failed.append(target)
+    _libc_call("unshare", _CLONE_NEWUSER)
+    return failed
 
 
 def _alarm(seconds: float) -> None:
@@ -340,6 +409,10 @@ def _start_child(req: dict) -> int:
         sys.stderr = open(2, "w", closefd=False)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+        if _USER_NAMESPACE:
+            unconfined = _confine(req["workdir"])
+            if "/" in unconfined:
+                raise RuntimeError(f"could not make the file system read-only: {unconfined}")
         _apply_limits(req)
         code = _child(req)
     except BaseException:
@@ -361,9 +434,13 @@ def serve(argv: list[str] | None = None) -> int:
                         help="in a private mount namespace: hide --hide paths, expose Python's files")
     parser.add_argument("--hide", action="append", default=[])
     parser.add_argument("--stage", default="/tmp")
+    parser.add_argument("--user-namespace", action="store_true",
+                        help="the server is root of its own user namespace only: confine each child's files")
     args = parser.parse_args(argv)
     if args.isolate_files and os.geteuid() == 0:
         _isolate_files(args.hide, args.stage)
+    global _USER_NAMESPACE
+    _USER_NAMESPACE = args.user_namespace and os.geteuid() == 0
     try:  # orphans of a submission (a fork bomb's) become ours to reap, not init's
         import ctypes
 

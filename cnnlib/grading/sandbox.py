@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 
 __all__ = ["Limits", "ChildOutcome", "ForkServer", "is_root", "private_directory", "release_directory",
-           "run_child", "slot_uid"]
+           "run_child", "slot_uid", "user_namespaces_work"]
 
 
 @dataclass
@@ -58,7 +58,9 @@ class ChildOutcome:
 
 
 def is_root() -> bool:
-    return hasattr(os, "geteuid") and os.geteuid() == 0
+    """Whether the grader has root's powers. ``CNNLIB_GRADER_AS_USER=1`` makes a
+    grader started as root sandbox as an ordinary user's would (for tests)."""
+    return hasattr(os, "geteuid") and os.geteuid() == 0 and os.environ.get("CNNLIB_GRADER_AS_USER") != "1"
 
 
 def slot_uid(slot: int) -> int:
@@ -66,18 +68,19 @@ def slot_uid(slot: int) -> int:
     return 200_000 + (os.getpid() % 50_000) * 64 + slot
 
 
-_UNSHARE_OK: dict[str, bool] = {}
+_UNSHARE_OK: dict[tuple[str, ...], bool] = {}
 
 
-def _unshare_works(unshare: str) -> bool:
-    """Whether ``unshare -m -n`` may be used here (containers may forbid it)."""
-    if unshare not in _UNSHARE_OK:
+def _unshare_works(*command: str) -> bool:
+    """Whether ``command`` (``unshare -m -n``, or ``unshare -r -m -n`` without
+    root) may be used here: containers and some distributions forbid it."""
+    if command not in _UNSHARE_OK:
         try:
-            done = subprocess.run([unshare, "-m", "-n", "--", "true"], capture_output=True, timeout=10)
-            _UNSHARE_OK[unshare] = done.returncode == 0
+            done = subprocess.run([*command, "--", "true"], capture_output=True, timeout=10)
+            _UNSHARE_OK[command] = done.returncode == 0
         except (OSError, subprocess.TimeoutExpired):
-            _UNSHARE_OK[unshare] = False
-    return _UNSHARE_OK[unshare]
+            _UNSHARE_OK[command] = False
+    return _UNSHARE_OK[command]
 
 
 def _procs_of_uid(uid: int) -> list[int]:
@@ -133,6 +136,12 @@ def _kill_uid(uid: int) -> None:
         time.sleep(0.02)
 
 
+def user_namespaces_work() -> bool:
+    """Whether a grader without root can sandbox in a user namespace here."""
+    unshare = shutil.which("unshare")
+    return bool(unshare) and _unshare_works(unshare, "-r", "-m", "-n")
+
+
 class ForkServer:
     """The runner's fork server (see :mod:`cnnlib.grading.runner`), started once per grading run.
 
@@ -147,15 +156,19 @@ class ForkServer:
         import threading
 
         cmd = [sys.executable, "-I", "-m", "cnnlib.grading.runner", "--stage", stage]
-        self.isolation = "same user as the grader; resource limits only"
+        hides = [arg for path in hide for arg in ("--hide", os.path.realpath(path))]
+        unshare = shutil.which("unshare")
+        self.isolation = "same user as the grader; resource limits only (hidden tests readable)"
         if is_root():
-            unshare = shutil.which("unshare")
             self.isolation = "separate user per job slot; resource limits"
-            if unshare and _unshare_works(unshare):
-                cmd = [unshare, "-m", "-n", "--"] + cmd + ["--isolate-files"]
-                for path in hide:
-                    cmd += ["--hide", os.path.realpath(path)]
+            if unshare and _unshare_works(unshare, "-m", "-n"):
+                cmd = [unshare, "-m", "-n", "--"] + cmd + ["--isolate-files"] + hides
                 self.isolation += "; no network; hidden tests unmounted"
+        elif user_namespaces_work():
+            # No root, but user namespaces: the server is root only inside its own.
+            cmd = [unshare, "-r", "-m", "-n", "--"] + cmd + ["--isolate-files", "--user-namespace"] + hides
+            self.isolation = ("same user as the grader, in a user namespace; resource limits; no network; "
+                              "hidden tests unmounted; files read-only outside the submission's own directory")
         self._err = open(os.path.join(stage, "server.stderr"), "wb")
         os.chmod(self._err.name, 0o600)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err,

@@ -208,6 +208,26 @@ def main() -> None:
             "            with open(os.path.join(d, f'fill{i}'), 'wb') as f:\n                f.write(b'x' * 60_000_000)\n"
             "    except OSError:\n        pass\n")
     save("disk_flood", variant(extra=[(2, fill)]), all_pts)
+    # 30. vandalism: dropping files into the library, the repository and the shared folders,
+    #     and breaking into the other job slot to forge or lock another student's results.
+    vandal = ("import glob, os, time\nimport cnnlib\n\n"
+              "lib = os.path.dirname(cnnlib.__file__)\nwork = os.getcwd()\n"
+              "stage = os.path.dirname(os.path.dirname(os.path.dirname(work)))\n"
+              "for place in [lib, os.path.dirname(lib), stage, '/tmp', '/var/tmp']:\n"
+              "    try:\n        with open(os.path.join(place, 'VANDALIZED'), 'w') as f:\n            f.write('x')\n"
+              "    except OSError:\n        pass\n"
+              "end = time.monotonic() + 3\n"
+              "while time.monotonic() < end:\n"
+              "    for other in glob.glob(os.path.join(stage, 'slot*', '*', 'work')):\n"
+              "        if other != work:\n"
+              "            try:\n"
+              "                os.makedirs(os.path.join(other, 'out'), exist_ok=True)\n"
+              "                with open(os.path.join(other, 'out', 'result.json'), 'w') as f:\n"
+              "                    f.write('{\"nonce\": \"forged\", \"exercises\": {}}')\n"
+              "                os.chmod(other, 0)\n"
+              "            except OSError:\n                pass\n"
+              "    time.sleep(0.05)\n")
+    save("vandal", variant(extra=[(2, vandal)]), all_pts)
     (HERE / "expected.json").write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n")
     print(f"wrote {len(expected)} submissions")
 

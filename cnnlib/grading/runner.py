@@ -252,6 +252,21 @@ def _confine(workdir: str) -> list[str]:
     return failed
 
 
+def _confine_works(stage: str) -> bool:
+    """Try ``_confine`` once in a throw-away child (kernels and containers differ)."""
+    probe = os.path.join(stage, "slot-probe", "x", "work")
+    os.makedirs(probe, exist_ok=True)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the probe
+        try:
+            failed = _confine(probe)
+            os._exit(1 if "/" in failed else 0)
+        except BaseException:
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
 def _alarm(seconds: float) -> None:
     signal.setitimer(signal.ITIMER_REAL, max(0.0, seconds))
 
@@ -440,7 +455,7 @@ def serve(argv: list[str] | None = None) -> int:
     if args.isolate_files and os.geteuid() == 0:
         _isolate_files(args.hide, args.stage)
     global _USER_NAMESPACE
-    _USER_NAMESPACE = args.user_namespace and os.geteuid() == 0
+    _USER_NAMESPACE = args.user_namespace and os.geteuid() == 0 and _confine_works(args.stage)
     try:  # orphans of a submission (a fork bomb's) become ours to reap, not init's
         import ctypes
 
@@ -474,7 +489,7 @@ def serve(argv: list[str] | None = None) -> int:
     out = sys.stdout
     children: dict[int, object] = {}
     stdin = sys.stdin.buffer
-    out.write(json.dumps({"ready": True}) + "\n")
+    out.write(json.dumps({"ready": True, "confined": _USER_NAMESPACE}) + "\n")
     out.flush()
     buf = b""
     while True:

@@ -171,7 +171,7 @@ def _user_namespaces_work() -> bool:
     return user_namespaces_work()
 
 
-@pytest.mark.skipif(not _user_namespaces_work(), reason="this kernel does not allow user namespaces")
+@pytest.mark.skipif(not _user_namespaces_work(), reason="this kernel or container refuses user namespaces or read-only remounts in them")
 def test_without_root_the_attacks_fail_too(tmp_path):
     """The grader as an ordinary user (simulated from root with CNNLIB_GRADER_AS_USER=1,
     which sandboxes exactly as a user's grader would): same grades, no file written

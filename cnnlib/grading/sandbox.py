@@ -136,10 +136,27 @@ def _kill_uid(uid: int) -> None:
         time.sleep(0.02)
 
 
+_CONFINE_OK: list[bool] = []
+
+
 def user_namespaces_work() -> bool:
-    """Whether a grader without root can sandbox in a user namespace here."""
+    """Whether a grader without root can sandbox in a user namespace here,
+    read-only file systems included (some kernels and containers refuse)."""
     unshare = shutil.which("unshare")
-    return bool(unshare) and _unshare_works(unshare, "-r", "-m", "-n")
+    if not unshare or not _unshare_works(unshare, "-r", "-m", "-n"):
+        return False
+    if not _CONFINE_OK:
+        import tempfile
+
+        probe = "import sys; from cnnlib.grading.runner import _confine_works; sys.exit(0 if _confine_works(sys.argv[1]) else 1)"
+        with tempfile.TemporaryDirectory(prefix="cnnlib-probe-") as stage:
+            try:
+                done = subprocess.run([unshare, "-r", "-m", "-n", "--", sys.executable, "-I", "-c", probe, stage],
+                                      capture_output=True, timeout=60)
+                _CONFINE_OK.append(done.returncode == 0)
+            except (OSError, subprocess.TimeoutExpired):
+                _CONFINE_OK.append(False)
+    return _CONFINE_OK[0]
 
 
 class ForkServer:

@@ -94,3 +94,32 @@ def test_threads_setting_is_restored():
     before = torch.get_num_threads()
     time_conv_methods([ConvCase("tiny", 1, 1, 1, 5, 3)], methods=("im2col",), rounds=1, threads=1)
     assert torch.get_num_threads() == before
+
+
+def test_ratio_figure_draws_every_method_per_case_on_a_log_scale():
+    import math
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from cnnlib.bench.conv import ConvTiming
+    from cnnlib.viz import plot_conv_ratios
+
+    cases = SMALL_CONV_SUITE[:2]
+    ratios = {"im2col": 1.5, "fft": 4.0, "loops": float("nan")}  # loops skipped: a gap, not an error
+    rows = [ConvTiming(case, m, 1e-3, r, 1.0, 3, "") for case in cases for m, r in ratios.items()]
+    fig = plot_conv_ratios(rows)
+    ax = fig.axes[0]
+    heights = [p.get_height() for p in ax.patches]
+    assert len(heights) == 3 * len(cases)
+    assert heights[: len(cases)] == [1.5] * len(cases) and heights[len(cases): 2 * len(cases)] == [4.0] * len(cases)
+    assert all(math.isnan(h) for h in heights[2 * len(cases):])
+    assert ax.get_yscale() == "log" and ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["F.conv2d (= 1)", "im2col", "fft", "loops"]
+    plt.close(fig)
+    with pytest.raises(ValueError, match="1 to 3 methods"):
+        plot_conv_ratios(rows, methods=())
+    with pytest.raises(ValueError, match="at least one timed case"):
+        plot_conv_ratios([])

@@ -4,6 +4,7 @@ Every function returns a matplotlib figure (or draws on given axes) with a
 title, labelled axes and colour maps that read in grayscale and for
 colour-blind readers.
 """
+from cnnlib.viz.bench import plot_conv_ratios
 from cnnlib.viz.conv import plot_cross_correlation, plot_kernel_effect, plot_kernel_gallery, show_image
 from cnnlib.viz.equivariance import plot_equivariance, plot_equivariance_curves
 from cnnlib.viz.features import plot_accuracy_vs_shift, plot_filters, plot_flattening, plot_hog, plot_image_row
@@ -17,6 +18,7 @@ __all__ = [
     "layer_sizes",
     "plot_accuracy_vs_shift",
     "plot_augmentations",
+    "plot_conv_ratios",
     "plot_cross_correlation",
     "plot_equivariance",
     "plot_equivariance_curves",

@@ -10,6 +10,7 @@ import hashlib
 import json
 import re
 from pathlib import Path
+from typing import Callable
 
 import nbformat
 
@@ -60,11 +61,14 @@ def execute(path: str | Path, timeout: int = 120) -> nbformat.NotebookNode:
     return nb
 
 
-def visible_outputs(nb: nbformat.NotebookNode) -> list[str]:
-    """Each code cell's outputs as text, then (sorted) what Output widgets show.
+def visible_outputs(nb: nbformat.NotebookNode,
+                    mask: Callable[[nbformat.NotebookNode, list[str]], list[str]] | None = None) -> list[str]:
+    """Each code cell's outputs as text lines ``"code cell N: ..."``, then
+    (sorted) what Output widgets show.
 
     Consecutive pieces of one stream are joined, images become digests, and
     widget ids, which the kernel draws at random, are numbered by first use.
+    ``mask(cell, lines)``, when given, returns what to keep of a cell's lines.
     """
     ids: dict[str, str] = {}
 
@@ -92,7 +96,9 @@ def visible_outputs(nb: nbformat.NotebookNode) -> list[str]:
                         lines.append(f"{mime}: {stable(text)}")
         return lines
 
-    cells = [line for c in nb.cells if c.cell_type == "code" for line in render(c.get("outputs", []))]
+    code_cells = [c for c in nb.cells if c.cell_type == "code"]  # numbered among themselves, as jupyter-cache keeps them
+    cells = [f"code cell {index}: {line}" for index, c in enumerate(code_cells)
+             for line in (mask or (lambda cell, lines: lines))(c, render(c.get("outputs", [])))]
     state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
     shown = [line for model in state.values() for line in render(model.get("state", {}).get("outputs", []))]
     return cells + sorted(shown)

@@ -2,8 +2,9 @@
 
 The first run is the one the book build stored in its jupyter-cache (what a
 reader sees on the site); the second is a fresh kernel here. Without a built
-book, or when ``cnnlib`` changed after it was built, the notebook runs twice. Text, tables, figures and the widgets' figures
-are compared exactly, with two marked exceptions:
+book, or when ``cnnlib`` changed after it was built, the notebook runs twice.
+Text, tables, figures and the widgets' figures are compared exactly, with two
+marked exceptions:
 
 - a cell tagged ``wall-clock`` reports how long something took besides what it
   computed: its durations are masked and its figures are left out;
@@ -16,7 +17,6 @@ Every other cell must be reproducible.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
@@ -27,6 +27,7 @@ from cnnlib._nbrun import execute, visible_outputs
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 CACHE = ROOT / "_build" / ".jupyter_cache"
+BUILT = ROOT / "_build" / ".built-with-cnnlib"  # the Makefile touches it when a build starts
 CELL_TIMEOUT = 120  # as in _config.yml
 WALL_CLOCK, BENCHMARK = "wall-clock", "benchmark"
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*(?:e[-+]?\d+)?")
@@ -37,8 +38,10 @@ _DURATION = re.compile(r"\d+(?:\.\d+)?(?:e[-+]?\d+)?\s?(?:ms|µs|us|s|min|sec|se
 
 
 def _cached_run(path: Path) -> nbformat.NotebookNode | None:
-    """The outputs the book build stored for this exact notebook source, if any."""
-    if not (CACHE / "global.db").is_file():
+    """The outputs the book build stored for this exact notebook source, if they
+    are current: jupyter-cache keys on the notebook's code only, so they are
+    not once a cnnlib file is newer than the build (the Makefile's rule too)."""
+    if not BUILT.is_file() or any(p.stat().st_mtime > BUILT.stat().st_mtime for p in (ROOT / "cnnlib").rglob("*.py")):
         return None
     from jupyter_cache import get_cache
 
@@ -47,34 +50,17 @@ def _cached_run(path: Path) -> nbformat.NotebookNode | None:
         record = cache.match_cache_notebook(nbformat.read(path, as_version=4))
     except KeyError:
         return None
-    if _library_changed_after(record.created):
-        return None  # jupyter-cache keys on the notebook's code only, not on cnnlib's
     return cache.get_cache_bundle(record.pk).nb
 
 
-def _library_changed_after(created: datetime) -> bool:
-    when = (created if created.tzinfo else created.replace(tzinfo=timezone.utc)).timestamp()
-    return any(p.stat().st_mtime > when for p in (ROOT / "cnnlib").rglob("*.py"))
-
-
-def _comparable(nb: nbformat.NotebookNode) -> list[str]:
-    """What a reader sees, cell by cell, with the wall-clock cells' timings masked."""
-    lines = []
-    code_cells = [cell for cell in nb.cells if cell.cell_type == "code"]  # the cache keeps only these
-    for index, cell in enumerate(code_cells):
-        one = nbformat.v4.new_notebook(cells=[cell])
-        shown = visible_outputs(one)
-        tags = cell.metadata.get("tags", [])
-        if WALL_CLOCK in tags or BENCHMARK in tags:
-            if BENCHMARK in tags:  # numbers, and the column padding that depends on their widths
-                shown = [re.sub(r"[ \t]+", " ", _NUMBER.sub("<n>", line)) for line in shown]
-            shown = [_DURATION.sub("<time>", line) for line in shown if not line.startswith("image/")]
-        lines += [f"code cell {index}: {line}" for line in shown]
-    return lines + [line for line in visible_outputs(_widgets_only(nb))]
-
-
-def _widgets_only(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    return nbformat.v4.new_notebook(cells=[], metadata=nb.metadata)
+def _mask(cell: nbformat.NotebookNode, lines: list[str]) -> list[str]:
+    """Mask what a ``wall-clock`` or ``benchmark`` cell measured (see the module's docstring)."""
+    tags = cell.metadata.get("tags", [])
+    if WALL_CLOCK not in tags and BENCHMARK not in tags:
+        return lines
+    if BENCHMARK in tags:  # numbers, and the column padding that depends on their widths
+        lines = [re.sub(r"[ \t]+", " ", _NUMBER.sub("<n>", line)) for line in lines]
+    return [_DURATION.sub("<time>", line) for line in lines if not line.startswith("image/")]
 
 
 def test_there_are_notebooks():
@@ -86,7 +72,7 @@ def test_there_are_notebooks():
 def test_notebook_gives_identical_outputs_twice(path):
     first = _cached_run(path) or execute(path, timeout=CELL_TIMEOUT)
     second = execute(path, timeout=CELL_TIMEOUT)
-    a, b = _comparable(first), _comparable(second)
+    a, b = visible_outputs(first, _mask), visible_outputs(second, _mask)
     assert len(a) > 0
     assert any("image/png" in line for line in a), "figures are part of the comparison"
     differ = [f"{x!r}\n    != {y!r}" for x, y in zip(a, b) if x != y]

@@ -50,6 +50,17 @@ def _exercise_list(text: str) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
+def _save(book: dict, args: argparse.Namespace, verb: str) -> int:
+    """Write the gradebook as CSV (and JSON when asked) and say where it went."""
+    from cnnlib.grading.grader import write_csv, write_json
+
+    write_csv(book, args.out)
+    if args.json:
+        write_json(book, args.json)
+    print(f"{verb} {len(book['submissions'])} submissions into {args.out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cnnlib.grading", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -109,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {target}")
         return 0
     if args.command == "grade":
-        from cnnlib.grading.grader import GradeConfig, grade, load_hidden_tests, select_shard, write_csv, write_json
+        from cnnlib.grading.grader import GradeConfig, grade, load_hidden_tests, select_shard
         from cnnlib.grading.sandbox import Limits, is_root, user_namespaces_work
 
         missing = [str(p) for p in args.submissions if not p.is_file()]
@@ -138,20 +149,12 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        write_csv(book, args.out)
-        if args.json:
-            write_json(book, args.json)
-        print(f"graded {len(book['submissions'])} submissions into {args.out}")
-        return 0
+        return _save(book, args, "graded")
     if args.command == "merge":
-        from cnnlib.grading.grader import merge, write_csv, write_json
+        from cnnlib.grading.grader import merge
 
         book = merge([json.loads(p.read_text()) for p in args.books])
-        write_csv(book, args.out)
-        if args.json:
-            write_json(book, args.json)
-        print(f"merged {len(book['submissions'])} submissions into {args.out}")
-        return 0
+        return _save(book, args, "merged")
     if args.command == "bench":
         from cnnlib.grading.bench import main as bench_main
 

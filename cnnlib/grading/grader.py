@@ -363,8 +363,8 @@ def grade(paths: list[Path], config: GradeConfig, *, progress: Callable[[str], N
     try:
         hide = _private_dirs(config, paths, stage)
         with ForkServer(stage, hide) as server, ThreadPoolExecutor(max_workers=max(1, config.jobs)) as pool:
+            isolation = server.isolation
             records = list(pool.map(work, paths))
-            isolation = server.describe()
     finally:
         for slot_dir in slot_dirs:
             release_directory(slot_dir)

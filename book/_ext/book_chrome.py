@@ -8,8 +8,9 @@
 - ``{{ repository_url }}`` in a page's source, code blocks included, becomes
   the repository's address from ``_config.yml`` (the one place it is set).
 - A script added twice to a page is kept once: sphinx-thebe and
-  sphinx-togglebutton register their inline settings in a way that Sphinx 7.4
-  emits twice, and the second ``const THEBE_JS_URL`` is an error in the browser.
+  sphinx-togglebutton add their inline settings while the HTML builder is
+  already set up, so Sphinx 7.4 keeps both the builder's copy and the
+  registry's, and the second ``const THEBE_JS_URL`` is an error in the browser.
 """
 from __future__ import annotations
 
@@ -34,7 +35,10 @@ def _substitute_repository(app: Sphinx, docname: str, source: list[str]) -> None
 def _drop_repeated_scripts(context: dict) -> None:
     seen, kept = set(), []
     for script in context.get("script_files", []):
-        key = (str(script), tuple(sorted(getattr(script, "attributes", {}).items())))
+        # The builder's copy of an inline script has filename None, the
+        # registry's copy "": the same script.
+        filename = getattr(script, "filename", script) or ""
+        key = (str(filename), tuple(sorted(getattr(script, "attributes", {}).items())))
         if key not in seen:
             seen.add(key)
             kept.append(script)

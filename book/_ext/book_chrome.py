@@ -7,6 +7,9 @@
   comes from :func:`cnnlib.notebooks.colab_url`, like the notebooks' own.
 - ``{{ repository_url }}`` in a page's source, code blocks included, becomes
   the repository's address from ``_config.yml`` (the one place it is set).
+- Citations in author-year form read "(LeCun et al., 1998; He et al., 2016)": the
+  ``author_year_round`` reference style, sphinxcontrib-bibtex's author-year
+  style with round brackets.
 - A script added twice to a page is kept once: sphinx-thebe and
   sphinx-togglebutton add their inline settings while the HTML builder is
   already set up, so Sphinx 7.4 keeps both the builder's copy and the
@@ -14,17 +17,42 @@
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
 from sphinx.application import Sphinx
+from sphinxcontrib.bibtex.plugin import register_plugin
+from sphinxcontrib.bibtex.style.referencing import BracketStyle
+from sphinxcontrib.bibtex.style.referencing.author_year import AuthorYearReferenceStyle
 
 from cnnlib.notebooks import colab_url, repository
 
-__all__ = ["setup"]
+__all__ = ["AuthorYearRound", "setup"]
 
 BADGE = "colab-badge.svg"
 TOKEN = "{{ repository_url }}"
+
+
+def _round() -> BracketStyle:
+    return BracketStyle(left="(", right=")")
+
+
+def _round_list() -> BracketStyle:
+    # "(He et al., 2016; Simonyan and Zisserman, 2015)": a comma already
+    # separates each author from their year.
+    return BracketStyle(left="(", right=")", sep="; ")
+
+
+@dataclasses.dataclass
+class AuthorYearRound(AuthorYearReferenceStyle):
+    """sphinxcontrib-bibtex's author-year citations, in round brackets."""
+
+    bracket_parenthetical: BracketStyle = dataclasses.field(default_factory=_round_list)
+    bracket_textual: BracketStyle = dataclasses.field(default_factory=_round)
+    bracket_author: BracketStyle = dataclasses.field(default_factory=_round)
+    bracket_label: BracketStyle = dataclasses.field(default_factory=_round)
+    bracket_year: BracketStyle = dataclasses.field(default_factory=_round)
 
 
 def _substitute_repository(app: Sphinx, docname: str, source: list[str]) -> None:
@@ -69,6 +97,7 @@ def _read_repository(app: Sphinx, config) -> None:
 
 
 def setup(app: Sphinx) -> dict:
+    register_plugin("sphinxcontrib.bibtex.style.referencing", "author_year_round", AuthorYearRound)
     app.add_config_value("book_repository", ("", "main"), "env")
     app.connect("config-inited", _read_repository)
     app.connect("source-read", _substitute_repository)

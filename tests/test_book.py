@@ -336,3 +336,14 @@ def test_book_has_math_and_widgets_somewhere(server, browser):
     tab.close()
     assert state["mathSource"] >= 1 and state["mathTypeset"] >= 1
     assert state["widgetViews"] >= 1 and state["widgetsDrawn"] >= 1
+
+
+def test_pages_give_the_repository_address_from_config():
+    _require_site()
+    from cnnlib.notebooks import repository
+
+    url, _ = repository()
+    intro = re.sub(r"<[^>]+>", "", (SITE / "book" / "intro.html").read_text())
+    assert f"git clone {url}" in intro
+    left = [p.name for p in PAGES if "repository_url }}" in p.read_text(errors="replace")]
+    assert not left, f"unreplaced repository_url in {left}"

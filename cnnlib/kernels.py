@@ -1,10 +1,11 @@
 """Named image kernels (filters) as tensors, and a helper that applies one to a photo.
 
 Every kernel here is written the way PyTorch and :mod:`cnnlib.ops` apply it:
-as a *cross-correlation* kernel, so ``out[i, j] = sum_{a, b} k[a, b] * x[i + a, j + b]``
-with no flip. For the symmetric kernels (identity, box, Gaussian, sharpen,
-Laplacian) flipping changes nothing; for Sobel and emboss a true convolution
-would use ``k.flip(0, 1)`` (Sobel's sign flips, emboss lights from the other side).
+as a *cross-correlation* kernel ``w``, so ``out[i, j] = sum_{u, v} w[u, v] * x[i + u, j + v]``
+with no flip (the notation of chapter 2: ``u, v`` index the kernel, ``K`` is its
+size). For the symmetric kernels (identity, box, Gaussian, sharpen, Laplacian)
+flipping changes nothing; for Sobel and emboss a true convolution would use
+``w.flip(0, 1)`` (Sobel's sign flips, emboss lights from the other side).
 
 The sum of a kernel's entries says what it does to a flat region: ``1`` keeps
 the brightness (blurs, sharpen, emboss), ``0`` sends it to zero (edge and

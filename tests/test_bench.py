@@ -8,11 +8,16 @@ import torch
 
 from cnnlib.bench import (
     CONV_SUITE,
+    LOOPS_SECONDS_PER_POSITION,
     SMALL_CONV_SUITE,
     ConvCase,
+    ConvTiming,
+    conv_table_markdown,
     format_conv_table,
     interleaved_times,
+    loops_rounds,
     median_ratio,
+    ratio_between,
     summarize,
     time_conv_methods,
 )
@@ -123,3 +128,67 @@ def test_ratio_figure_draws_every_method_per_case_on_a_log_scale():
         plot_conv_ratios(rows, methods=())
     with pytest.raises(ValueError, match="at least one timed case"):
         plot_conv_ratios([])
+
+
+def test_loops_rounds_come_from_the_shape():
+    small, large = ConvCase("small", 1, 1, 1, 8, 3), ConvCase("large", 1, 1, 1, 224, 3)
+    assert loops_rounds(small, rounds=5, budget_s=10.0) == 5
+    assert loops_rounds(large, rounds=5, budget_s=0.0) == 1  # always at least one timed round
+    budget = 3.5 * large.output_size**2 * LOOPS_SECONDS_PER_POSITION
+    assert loops_rounds(large, rounds=5, budget_s=budget) == 3
+
+
+def test_rounds_and_marks_do_not_depend_on_machine_load(monkeypatch):
+    """A loop method made 20 ms slower per call (a busy machine) joins the same
+    rounds and carries the same marks: the layout the determinism test
+    compares is fixed before anything is timed."""
+    import time
+
+    import cnnlib.bench.conv as bench_conv
+
+    cases = [ConvCase("a", 1, 2, 2, 6, 3), ConvCase("b", 1, 2, 2, 40, 3)]
+    budget = 2.5 * cases[1].output_size**2 * LOOPS_SECONDS_PER_POSITION  # b gets 2 of 3 rounds
+    quiet = time_conv_methods(cases, methods=("im2col", "loops"), rounds=3, loops_budget_s=budget)
+    real = bench_conv.conv2d
+
+    def slow(*args, method="im2col", **kw):
+        if method == "loops":
+            time.sleep(0.02)
+        return real(*args, method=method, **kw)
+
+    monkeypatch.setattr(bench_conv, "conv2d", slow)
+    busy = time_conv_methods(cases, methods=("im2col", "loops"), rounds=3, loops_budget_s=budget)
+    assert [(r.method, r.rounds, r.note) for r in quiet] == [(r.method, r.rounds, r.note) for r in busy]
+    assert [r.rounds for r in busy if r.method == "loops"] == [3, 2]
+    quiet_table, busy_table = conv_table_markdown(quiet), conv_table_markdown(busy)
+    assert quiet_table.count("\\*") == busy_table.count("\\*") == 2  # b's mark and the footnote
+
+
+def _rows(ratios: dict[str, dict[str, float]], notes=()):
+    cases = {name: ConvCase(name, 1, 3, 8, 16, k) for name, k in zip(ratios, (3, 31, 5))}
+    return [ConvTiming(cases[name], m, 1e-3 * r, r, 1.0, 3, "1 round(s): slow" if (name, m) in notes else "")
+            for name, by in ratios.items() for m, r in {"torch": 1.0, **by}.items()]
+
+
+def test_markdown_table_fits_and_marks():
+    rows = _rows({"small": {"im2col": 2.0, "fft": 8.0}, "big": {"im2col": 3.0, "fft": 0.5}}, notes={("big", "fft")})
+    table = conv_table_markdown(rows)
+    lines = table.splitlines()
+    assert lines[0] == "| layer | kernel, channels | F.conv2d ms | im2col / F.conv2d | fft / F.conv2d |"
+    assert all(line.count("|") == 6 for line in lines[:5])  # header, rule, two cases, median
+    assert "| big | 31x31, 3->8 | 1.00 | 3.00 | 0.50\\* |" in lines
+    assert lines[4] == "| median | | | 2.50 | 4.25 |"
+    assert "fewer rounds" in table
+    assert max(len(line) for line in lines[:5]) < 80  # table rows; the note below is a paragraph
+    assert "fewer rounds" not in conv_table_markdown(_rows({"small": {"im2col": 2.0}}))
+    with pytest.raises(ValueError, match="at least one method"):
+        conv_table_markdown([r for r in rows if r.method == "torch"])
+
+
+def test_ratio_between_methods():
+    rows = _rows({"small": {"im2col": 2.0, "fft": 8.0}, "big": {"im2col": 3.0, "fft": 0.6}})
+    assert ratio_between(rows, "big", "fft") == 0.6
+    assert math.isclose(ratio_between(rows, "big", "fft", "im2col"), 0.2)
+    assert math.isclose(ratio_between(rows, "small", "fft", "im2col"), 4.0)
+    with pytest.raises(KeyError, match="loops"):
+        ratio_between(rows, "big", "loops")

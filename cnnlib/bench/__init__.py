@@ -13,12 +13,16 @@ From a notebook::
 """
 from cnnlib.bench.conv import (
     CONV_SUITE,
+    LOOPS_SECONDS_PER_POSITION,
     SMALL_CONV_SUITE,
     ConvCase,
     ConvTiming,
+    conv_table_markdown,
     format_conv_table,
+    loops_rounds,
     machine_description,
     matmul_gflops,
+    ratio_between,
     summarize,
     time_conv_methods,
 )
@@ -26,14 +30,18 @@ from cnnlib.bench.timing import interleaved_times, median_ratio
 
 __all__ = [
     "CONV_SUITE",
+    "LOOPS_SECONDS_PER_POSITION",
     "SMALL_CONV_SUITE",
     "ConvCase",
     "ConvTiming",
+    "conv_table_markdown",
     "format_conv_table",
     "interleaved_times",
+    "loops_rounds",
     "machine_description",
     "matmul_gflops",
     "median_ratio",
+    "ratio_between",
     "summarize",
     "time_conv_methods",
 ]

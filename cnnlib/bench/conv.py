@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import platform
 import statistics
-import time
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -32,17 +31,26 @@ from cnnlib.ops import clear_workspace, conv2d
 
 __all__ = [
     "CONV_SUITE",
+    "LOOPS_SECONDS_PER_POSITION",
     "SMALL_CONV_SUITE",
     "ConvCase",
     "ConvTiming",
+    "conv_table_markdown",
     "format_conv_table",
+    "loops_rounds",
     "machine_description",
     "matmul_gflops",
+    "ratio_between",
     "summarize",
     "time_conv_methods",
 ]
 
 REFERENCE = "torch"  # the name F.conv2d's rows carry
+
+#: A deliberately pessimistic guess at the loops method's cost per output
+#: position (one Python iteration and one small product), used to decide how
+#: many rounds it joins *before* anything is timed.
+LOOPS_SECONDS_PER_POSITION = 3e-4
 
 
 @dataclass(frozen=True)
@@ -192,17 +200,18 @@ def time_conv_methods(
     """Time ``F.conv2d`` and each method on each case, interleaved.
 
     Every method first runs once, untimed, as a warm-up and to check its
-    output against ``F.conv2d``. The loops method is slow: the duration of
-    that first run decides how many rounds it joins (as many as fit in
-    ``loops_budget_s``); if the first run alone took longer than the
-    budget, it is the only measurement (its ratio then divides by
-    ``F.conv2d``'s median).
+    output against ``F.conv2d``. The loops method is slow, so it joins only
+    as many rounds as :func:`loops_rounds` allows, at least one. That number
+    is decided from the layer's shape before anything is timed, so the
+    rows (and the table's ``*`` marks) are the same however busy the
+    machine is; only the measured times change.
 
     Args:
         cases: the layer shapes, e.g. :data:`CONV_SUITE` or :data:`SMALL_CONV_SUITE`.
         methods: methods of :func:`cnnlib.ops.conv2d` to time.
         rounds: interleaved rounds per case (the medians come from these).
-        loops_budget_s: time allowed to the loops method per case.
+        loops_budget_s: time allowed to the loops method per case, as
+            estimated by :func:`loops_rounds` (not measured).
         dtype: floating-point type of the tensors.
         threads: run with this many torch threads (restored afterwards);
             ``None`` keeps the current setting. On a busy shared machine
@@ -231,39 +240,40 @@ def _time_cases(cases, methods, rounds, loops_budget_s, dtype, verbose) -> list[
         with torch.no_grad():
             expected = F.conv2d(x, w, b, **kw)
             fns = {REFERENCE: lambda: F.conv2d(x, w, b, **kw)}
-            first: dict[str, float] = {}
-            caps: dict[str, int] = {}
+            caps = {"loops": loops_rounds(case, rounds, loops_budget_s)} if "loops" in methods else {}
             for m in methods:
                 fns[m] = (lambda m=m: conv2d(x, w, b, method=m, **kw))
-                start = time.perf_counter()
                 got = fns[m]()  # warm-up, and a correctness check
-                first[m] = time.perf_counter() - start
                 tol = 1e-3 * max(1.0, float(expected.abs().max()))
                 if not torch.allclose(got, expected, rtol=1e-3, atol=tol):
                     raise AssertionError(f"{m} disagrees with F.conv2d on {case.name}")
-                if m == "loops":
-                    caps[m] = 0 if first[m] > loops_budget_s else max(1, min(rounds, int(loops_budget_s / first[m])))
-            times = interleaved_times(fns, rounds, max_rounds=caps, warmup=[REFERENCE] + [m for m in methods if m != "loops"])
+            times = interleaved_times(fns, rounds, max_rounds=caps, warmup=[REFERENCE])
         ref = times[REFERENCE]
         ref_median = statistics.median(ref)
         rows.append(ConvTiming(case, REFERENCE, ref_median, 1.0, case.flops / ref_median / 1e9, len(ref)))
         for m in methods:
-            note = ""
-            if times[m]:
-                seconds = statistics.median(times[m])
-                ratio = median_ratio(times[m], ref)
-                n_rounds = len(times[m])
-                if n_rounds < rounds:
-                    note = f"{n_rounds} round(s): slow"
-            else:  # too slow to repeat: its single warm-up run is the measurement
-                seconds = first[m]
-                ratio = seconds / ref_median
-                n_rounds = 1
-                note = "single run: slow"
+            seconds = statistics.median(times[m])
+            ratio = median_ratio(times[m], ref)
+            n_rounds = len(times[m])
+            note = f"{n_rounds} round(s): slow" if n_rounds < rounds else ""
             rows.append(ConvTiming(case, m, seconds, ratio, case.flops / seconds / 1e9, n_rounds, note))
         if verbose:
             print(_case_line(case, [r for r in rows if r.case is case], methods), flush=True)
     return rows
+
+
+def loops_rounds(case: ConvCase, rounds: int, budget_s: float) -> int:
+    """How many of ``rounds`` the loops method joins on ``case``: at least 1.
+
+    Decided from the shape alone, never from a measured time: the loop runs
+    once per output position, so its cost is estimated as
+    ``output_size ** 2 * LOOPS_SECONDS_PER_POSITION`` and the method joins as
+    many rounds as that estimate fits in ``budget_s``. A machine that is busy
+    makes the method slower, but never changes this number (and so never
+    changes which rows of the table carry a ``*``).
+    """
+    estimate = case.output_size**2 * LOOPS_SECONDS_PER_POSITION
+    return max(1, min(rounds, int(budget_s / estimate)))
 
 
 def summarize(rows: Sequence[ConvTiming]) -> dict[str, float]:
@@ -316,7 +326,62 @@ def format_conv_table(rows: Sequence[ConvTiming], ceiling_gflops: float | None =
     if ceiling_gflops is not None:
         lines.append(f"ceiling: a 2048x2048 float32 matrix product reaches {ceiling_gflops:.1f} GFLOP/s on this machine")
     if any(r.note for r in rows):
-        lines.append("* fewer rounds: the method is slow, so it ran only as often as its time budget allowed")
+        lines.append("* fewer rounds: the loop method is slow, so it joins only as many rounds as its estimated "
+                     "cost fits in its time budget (decided from the layer's shape before timing)")
     lines.append("ratio = median over interleaved rounds of (method time / F.conv2d time in the same round); "
                  "GF/s = 2 x multiply-adds / time")
     return "\n".join(lines)
+
+
+def conv_table_markdown(rows: Sequence[ConvTiming]) -> str:
+    """The timings as a Markdown table that fits a book's text column.
+
+    One row per case: its name, kernel and channels, ``F.conv2d``'s median
+    time, then each method's ratio to it (``*`` where the loop method joined
+    fewer rounds, see :func:`loops_rounds`). Which rows carry a ``*`` depends
+    on the shapes only, never on how busy the machine was.
+
+    Args:
+        rows: what :func:`time_conv_methods` returned.
+
+    Returns:
+        Markdown text: the table, then a line that explains its columns.
+    """
+    methods = [m for m in dict.fromkeys(r.method for r in rows) if m != REFERENCE]
+    if not methods:
+        raise ValueError("conv_table_markdown needs the rows of time_conv_methods, with at least one method.")
+    header = ["layer", "kernel, channels", "F.conv2d ms"] + [f"{m} / F.conv2d" for m in methods]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * 2 + ["--:"] * (1 + len(methods))) + "|"]
+    for case in dict.fromkeys(r.case for r in rows):
+        by = {r.method: r for r in rows if r.case is case}
+        k = case.kernel_size
+        cells = [case.name, f"{k}x{k}, {case.in_channels}->{case.out_channels}", f"{by[REFERENCE].seconds * 1e3:.2f}"]
+        cells += [f"{by[m].ratio:.2f}" + ("\\*" if by[m].note else "") for m in methods]
+        lines.append("| " + " | ".join(cells) + " |")
+    summary = summarize(rows)
+    lines.append("| median | | | " + " | ".join(f"{summary[m]:.2f}" for m in methods) + " |")
+    note = ("Ratio = median over interleaved rounds of (method time / `F.conv2d` time in the same round); "
+            "below 1 is faster than `F.conv2d`.")
+    if any(r.note for r in rows):
+        note += " \\* The loop method joined fewer rounds (decided from the layer's shape before timing)."
+    return "\n".join(lines) + "\n\n" + note
+
+
+def ratio_between(rows: Sequence[ConvTiming], case_name: str, method: str, reference: str = REFERENCE) -> float:
+    """Median-based ratio of ``method``'s time to ``reference``'s time on one case.
+
+    ``reference`` may be ``"torch"`` (the ratio :func:`time_conv_methods`
+    stored) or another method, e.g. ``ratio_between(rows, "Large kernel 31x31",
+    "fft", "im2col")``: below 1 means ``method`` was faster.
+
+    Raises:
+        KeyError: no row for that case and method (the message lists what exists).
+    """
+    def ratio(m: str) -> float:
+        for r in rows:
+            if r.case.name == case_name and r.method == m:
+                return r.ratio
+        known = sorted({(r.case.name, r.method) for r in rows})
+        raise KeyError(f"no timing of method {m!r} on case {case_name!r}; the rows hold {known}")
+
+    return ratio(method) / ratio(reference)

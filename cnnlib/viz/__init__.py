@@ -4,31 +4,47 @@ Every function returns a matplotlib figure (or draws on given axes) with a
 title, labelled axes and colour maps that read in grayscale and for
 colour-blind readers.
 """
+from cnnlib.viz.arith import pixel_use, plot_im2col, plot_pixel_use
 from cnnlib.viz.bench import plot_conv_ratios
+from cnnlib.viz.blur import plot_edge_strength, plot_gaussian_blurs
+from cnnlib.viz.channels import plot_conv1x1, plot_multichannel_conv
 from cnnlib.viz.conv import plot_cross_correlation, plot_kernel_effect, plot_kernel_gallery, show_image
 from cnnlib.viz.equivariance import plot_equivariance, plot_equivariance_curves
 from cnnlib.viz.features import plot_accuracy_vs_shift, plot_filters, plot_flattening, plot_hog, plot_image_row
+from cnnlib.viz.flip import plot_flip
 from cnnlib.viz.grid import HIGHLIGHT, draw_grid
+from cnnlib.viz.learning import plot_learned_kernel
 from cnnlib.viz.receptive_field import layer_sizes, plot_receptive_field, receptive_field_path
+from cnnlib.viz.table import markdown_table
 from cnnlib.viz.training import plot_augmentations, plot_histories, plot_softmax
 
 __all__ = [
     "HIGHLIGHT",
     "draw_grid",
     "layer_sizes",
+    "markdown_table",
+    "pixel_use",
     "plot_accuracy_vs_shift",
     "plot_augmentations",
+    "plot_conv1x1",
     "plot_conv_ratios",
     "plot_cross_correlation",
+    "plot_edge_strength",
     "plot_equivariance",
     "plot_equivariance_curves",
     "plot_filters",
     "plot_flattening",
+    "plot_flip",
+    "plot_gaussian_blurs",
     "plot_histories",
     "plot_hog",
+    "plot_im2col",
     "plot_image_row",
     "plot_kernel_effect",
     "plot_kernel_gallery",
+    "plot_learned_kernel",
+    "plot_multichannel_conv",
+    "plot_pixel_use",
     "plot_receptive_field",
     "plot_softmax",
     "receptive_field_path",

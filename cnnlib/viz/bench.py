@@ -28,7 +28,7 @@ def plot_conv_ratios(rows: Sequence[ConvTiming], methods: Sequence[str] = ("im2c
     cases = list(dict.fromkeys(r.case for r in rows))
     if not cases:
         raise ValueError("plot_conv_ratios needs the rows of at least one timed case")
-    fig, ax = plt.subplots(figsize=(10, 4.2))
+    fig, ax = plt.subplots(figsize=(7.0, 4.2))
     width = 0.8 / len(methods)
     for i, (method, shade) in enumerate(zip(methods, _SHADES)):
         ratios = [next((r.ratio for r in rows if r.case is case and r.method == method), float("nan"))
@@ -38,9 +38,9 @@ def plot_conv_ratios(rows: Sequence[ConvTiming], methods: Sequence[str] = ("im2c
     ax.axhline(1.0, color=_REFERENCE_COLOUR, linewidth=2, label="F.conv2d (= 1)")
     ax.set_yscale("log")
     ax.set_xticks(range(len(cases)), [f"{c.name}\n{c.kernel_size}x{c.kernel_size}, {c.in_channels}->{c.out_channels}"
-                                      for c in cases])
+                                      for c in cases], fontsize=8)
     ax.set(xlabel="layer shape (kernel, channels in -> out)", ylabel="time / time of F.conv2d (log scale)",
            title="from-scratch convolutions timed against F.conv2d")
-    ax.legend()
+    ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import textwrap
 from typing import Mapping
 
 import matplotlib.pyplot as plt
@@ -101,7 +102,7 @@ def plot_kernel_effect(image: torch.Tensor, kernel: torch.Tensor, output: torch.
     Returns:
         The figure (three panels).
     """
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.9), gridspec_kw={"width_ratios": [1.25, 0.9, 1.25]})
+    fig, axes = plt.subplots(1, 3, figsize=(7.0, 2.9), gridspec_kw={"width_ratios": [1.25, 0.9, 1.25]})
     show_image(axes[0], image, f"{image_name} {tuple(_plane(image).shape)}", signed=False)
     k = tuple(kernel.shape)
     _draw_kernel(axes[1], kernel, f"{kernel_name} {k[0]}x{k[1]}, sum {float(kernel.sum()):.3g}")
@@ -110,7 +111,10 @@ def plot_kernel_effect(image: torch.Tensor, kernel: torch.Tensor, output: torch.
     signed = abs(float(kernel.sum())) < 1e-6
     show_image(axes[2], output, f"output {tuple(out.shape)}" + (", signed" if signed else ", clipped to [0, 1]"),
                signed=signed)
-    fig.suptitle(f"{image_name} cross-correlated with {kernel_name}", y=1.0)
+    for ax in axes:
+        ax.title.set_fontsize(9)
+        ax.tick_params(labelsize=7)
+    fig.suptitle(f"{image_name} cross-correlated with {kernel_name}", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -124,13 +128,23 @@ def plot_kernel_gallery(outputs: Mapping[str, torch.Tensor], *, columns: int = 4
         columns: panels per row.
         title: the figure title.
     """
+    if not 1 <= columns <= 4:
+        raise ValueError(f"plot_kernel_gallery draws 1 to 4 panels per row, got columns={columns}.")
     rows = -(-len(outputs) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(3.3 * columns, 3.0 * rows), squeeze=False)
-    for ax, (name, image) in zip(axes.flat, outputs.items()):
-        show_image(ax, image, name)
+    fig, axes = plt.subplots(rows, columns, figsize=(7.0, 1.7 * rows + 0.5), squeeze=False)
+    for index, (ax, (name, image)) in enumerate(zip(axes.flat, outputs.items())):
+        # No colour bars: at a quarter of the column they would squeeze the photos.
+        # Signed maps are white at 0, red positive, blue negative (said in the title).
+        show_image(ax, image, name, colorbar=False)
+        ax.title.set_fontsize(9)
+        ax.tick_params(labelsize=7)
+        ax.xaxis.label.set_fontsize(8)
+        ax.yaxis.label.set_fontsize(8)
+        if index % columns:
+            ax.set_ylabel("")
     for ax in list(axes.flat)[len(outputs):]:
         ax.axis("off")
-    fig.suptitle(title)
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -141,7 +155,7 @@ def _fmt(v: float) -> str:
 
 def plot_cross_correlation(x: torch.Tensor, kernel: torch.Tensor, output: torch.Tensor,
                            position: tuple[int, int] = (0, 0), *, symbol: str = "\u22c6",
-                           title: str | None = None, fmt: str = "{:g}") -> plt.Figure:
+                           title: str | None = None, fmt: str = "{:g}", cmap: str = "gray") -> plt.Figure:
     """Input, kernel and output as numbered grids, one output cell traced back.
 
     The window of ``x`` that produces ``output[position]`` (stride 1, no padding)
@@ -157,16 +171,27 @@ def plot_cross_correlation(x: torch.Tensor, kernel: torch.Tensor, output: torch.
             cross-correlation, ``*`` for convolution).
         title: figure title; by default the written-out sum.
         fmt: number format in the cells.
+        cmap: colour map of input and output, on one shared scale; the
+            default ``"gray"`` draws low values dark and high values light,
+            as every gray image in the book.
     """
     x, kernel, output = (t.detach().cpu().float() for t in (x, kernel, output))
     (kh, kw), (i, j) = kernel.shape, position
     window = [(i + a, j + b) for a in range(kh) for b in range(kw)]
     sizes = [x.shape[1], kernel.shape[1], output.shape[1]]
-    fig, axes = plt.subplots(1, 3, figsize=(2.2 + 0.55 * sum(sizes), 0.6 * max(x.shape[0], 3) + 1.4),
+    # At most the column's 7 inches; the cells shrink for large grids, the text does not drop below 7 pt.
+    width = min(7.0, 2.2 + 0.55 * sum(sizes))
+    cell = (width - 2.2) / sum(sizes)
+    fig, axes = plt.subplots(1, 3, figsize=(width, cell * max(x.shape[0], 3) + 1.5),
                              gridspec_kw={"width_ratios": sizes})
-    draw_grid(axes[0], x, highlight=window, title=f"input {tuple(x.shape)}", fmt=fmt)
-    draw_grid(axes[1], kernel, title=f"kernel {tuple(kernel.shape)}", fmt=fmt, cmap="Blues")
-    draw_grid(axes[2], output, highlight=[(i, j)], title=f"output {tuple(output.shape)}", fmt=fmt)
+    fontsize = max(7.0, min(11.0, 20.0 * cell))
+    # Gray as everywhere in the book: low values dark, high values light.
+    lo, hi = float(torch.cat([x.flatten(), output.flatten()]).min()), float(torch.cat([x.flatten(), output.flatten()]).max())
+    draw_grid(axes[0], x, highlight=window, title=f"input {tuple(x.shape)}", fmt=fmt, cmap=cmap, vmin=lo, vmax=hi,
+              fontsize=fontsize)
+    draw_grid(axes[1], kernel, title=f"kernel {tuple(kernel.shape)}", fmt=fmt, cmap="Blues", fontsize=fontsize)
+    draw_grid(axes[2], output, highlight=[(i, j)], title=f"output {tuple(output.shape)}", fmt=fmt, cmap=cmap,
+              vmin=lo, vmax=hi, fontsize=fontsize)
     for ax in axes:
         ax.set_xlabel("column")
     axes[0].set_ylabel("row")
@@ -176,10 +201,12 @@ def plot_cross_correlation(x: torch.Tensor, kernel: torch.Tensor, output: torch.
             title = f"output[{i}, {j}] = {terms} = {_fmt(float(output[i, j]))}"
         else:
             title = f"output[{i}, {j}] = sum of {kh * kw} products = {float(output[i, j]):g}"
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout(w_pad=4.0)
+    # A long sum wraps instead of widening the figure beyond the column.
+    fig.suptitle(textwrap.fill(title, 80, break_long_words=False), fontsize=9 if len(title) > 70 else 10)
+    fig.tight_layout(w_pad=3.0)
     # The operator signs go in the gaps between panels, once the layout is fixed.
     for left, right, sign in ((axes[0], axes[1], symbol), (axes[1], axes[2], "=")):
         a, b = left.get_position(), right.get_position()
-        fig.text(0.5 * (a.x1 + b.x0), 0.5 * (a.y0 + a.y1), sign, ha="center", va="center", fontsize=20)
+        fig.text(0.5 * (a.x1 + b.x0), 0.5 * (a.y0 + a.y1), sign, ha="center", va="center",
+                 fontsize=28 if sign == "\u22c6" else 20)
     return fig

@@ -88,7 +88,7 @@ def plot_receptive_field(layers: Sequence[Sequence[int]], input_size: int | None
         raise ValueError(f"index {index} is outside the last layer's {sizes[-1]} cells.")
     path = receptive_field_path(norm, index)
     width = max(sizes)
-    fig, ax = plt.subplots(figsize=(min(14, 2.5 + 0.42 * width), 0.95 * len(sizes) + 1.0))
+    fig, ax = plt.subplots(figsize=(min(7.0, 2.5 + 0.42 * width), 0.95 * len(sizes) + 1.0))
     # Centre every row so the picture reads as a pyramid.
     offsets = [(width - n) / 2 for n in sizes]
     for level, n in enumerate(sizes):

@@ -140,24 +140,45 @@ def _windows(args: PoolArgs, value: float) -> torch.Tensor:
     return view.reshape((n, c, math.prod(args.kernel_size)) + args.output_size)
 
 
-def _window_cells(args: PoolArgs, tap: torch.Tensor) -> torch.Tensor:
-    """Flat input index (``h * W + w``) of kernel tap ``tap`` of every window, as PyTorch's indices."""
+def _window_cells(args: PoolArgs, taps: list[torch.Tensor]) -> torch.Tensor:
+    """Flat input index (``h * W + w``, as PyTorch's indices) of tap ``taps[axis]`` of every window.
+
+    ``taps`` holds one tensor per spatial axis, broadcastable to ``(N, C, *out)``.
+    Along an axis, tap ``t`` of window ``i`` is input cell ``i S + t D - P``.
+    """
     nd = len(args.kernel_size)
-    out = args.output_size
-    flat = torch.zeros_like(tap)
-    remaining = tap
-    coords = []
-    for axis in reversed(range(nd)):  # unravel the tap index, last axis fastest
-        coords.append(remaining % args.kernel_size[axis])
-        remaining = remaining // args.kernel_size[axis]
-    coords = coords[::-1]
+    flat = torch.zeros((), dtype=torch.long, device=args.x.device)
     for axis in range(nd):
-        shape = [1] * (2 + nd)
-        shape[2 + axis] = out[axis]
-        pos = torch.arange(out[axis], device=tap.device).view(shape)
-        cell = pos * args.stride[axis] + coords[axis] * args.dilation[axis] - args.padding[axis]
-        flat = flat * args.x.shape[2 + axis] + cell
+        flat = flat * args.x.shape[2 + axis] + _starts(args, axis) + taps[axis] * args.dilation[axis]
     return flat
+
+
+def _starts(args: PoolArgs, axis: int) -> torch.Tensor:
+    """``i S - P`` for every window ``i`` along ``axis``, shaped to broadcast over ``(N, C, *out)``."""
+    nd = len(args.kernel_size)
+    shape = [1] * (2 + nd)
+    shape[2 + axis] = args.output_size[axis]
+    pos = torch.arange(args.output_size[axis], device=args.x.device).view(shape)
+    return pos * args.stride[axis] - args.padding[axis]
+
+
+def _argmax_cells(args: PoolArgs, values: torch.Tensor, tap: torch.Tensor) -> torch.Tensor:
+    """PyTorch's index of each window's maximum, from the flat tap index of the (first) maximum.
+
+    PyTorch starts every window at its first tap inside the input (or, for
+    a window wholly in the padding, the first tap at or after cell 0) and
+    moves on only for a strictly larger value or a NaN; so a window whose
+    maximum is ``-inf`` keeps that starting cell.
+    """
+    nd = len(args.kernel_size)
+    taps, rest = [], tap
+    for axis in reversed(range(nd)):  # unravel the flat tap index, last axis fastest
+        taps.append(rest % args.kernel_size[axis])
+        rest = rest // args.kernel_size[axis]
+    cells = _window_cells(args, taps[::-1])
+    first = [(-_starts(args, axis)).clamp(min=0).add(args.dilation[axis] - 1).div(
+        args.dilation[axis], rounding_mode="floor") for axis in range(nd)]
+    return torch.where(values == float("-inf"), _window_cells(args, first), cells)
 
 
 class MaxPoolFunction(torch.autograd.Function):
@@ -169,13 +190,15 @@ class MaxPoolFunction(torch.autograd.Function):
     their gradients. Every other cell gets zero.
 
     Ties: the first maximum of the window in row-major order wins, as in
-    PyTorch's CPU kernel; a NaN counts as the maximum (and propagates).
+    PyTorch's CPU kernel; a NaN counts as the maximum (and propagates); a
+    window whose maximum is ``-inf`` points at its first cell inside the
+    input, as PyTorch's does.
     """
 
     @staticmethod
     def forward(ctx, x: torch.Tensor, args: PoolArgs) -> tuple[torch.Tensor, torch.Tensor]:
         values, tap = _windows(args, float("-inf")).max(dim=2)
-        indices = _window_cells(args, tap)
+        indices = _argmax_cells(args, values, tap)
         ctx.save_for_backward(indices)
         ctx.input_shape = x.shape
         ctx.mark_non_differentiable(indices)
@@ -185,8 +208,12 @@ class MaxPoolFunction(torch.autograd.Function):
     def backward(ctx, grad_output: torch.Tensor, _grad_indices: torch.Tensor):
         (indices,) = ctx.saved_tensors
         n, c = ctx.input_shape[:2]
-        grad = grad_output.new_zeros(n, c, math.prod(ctx.input_shape[2:]))
-        grad = grad.scatter_add(2, indices.reshape(n, c, -1), grad_output.reshape(n, c, -1))
+        cells = math.prod(ctx.input_shape[2:])
+        # A window wholly in the padding (possible with dilation) points past the input: it gets no cell.
+        inside = (indices >= 0) & (indices < cells)
+        grad = grad_output.new_zeros(n, c, cells)
+        grad = grad.scatter_add(2, torch.where(inside, indices, 0).reshape(n, c, -1),
+                                (grad_output * inside).reshape(n, c, -1))
         return grad.view(ctx.input_shape), None
 
 

@@ -16,7 +16,8 @@ Each is written so that neither it nor its gradient overflows: the
 exponentials only ever see ``-|x|`` (``e^x`` of a large ``x`` would be
 ``inf``, and ``inf / inf`` is ``nan``). Autograd differentiates them; at
 the kinks the gradient is PyTorch's (0 for ReLU at 0, ``a`` for leaky ReLU
-and ELU at 0). ``inplace=True`` writes the result into ``input`` and
+and ELU at 0). Gradients agree with PyTorch's to about ``1e-16`` absolute
+(where ``e^x`` is below that, e.g. ELU at ``x < -37``, both round differently). ``inplace=True`` writes the result into ``input`` and
 returns it.
 """
 from __future__ import annotations
@@ -26,6 +27,17 @@ import math
 import torch
 
 __all__ = ["elu", "gelu", "leaky_relu", "relu", "sigmoid", "silu", "tanh"]
+
+
+def _split(input: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(x if x >= 0 else 0, x if x < 0 else 0)``, each with gradient 1 where it is ``x``.
+
+    (``clamp`` would do, but its gradient at the boundary is 0, which would
+    zero the derivative at ``x = 0``.)
+    """
+    zero = torch.zeros((), dtype=input.dtype, device=input.device)
+    # Written so that a NaN stays NaN in both parts.
+    return torch.where(input < 0, zero, input), torch.where(input >= 0, zero, input)
 
 
 def _out(input: torch.Tensor, result: torch.Tensor, inplace: bool) -> torch.Tensor:
@@ -50,7 +62,9 @@ def elu(input: torch.Tensor, alpha: float = 1.0, inplace: bool = False) -> torch
     ``x`` for ``x > 0``, else ``alpha (e^x - 1)``: smooth for ``alpha = 1``,
     with negative outputs that pull the mean activation towards zero.
     """
-    negative = alpha * torch.expm1(input.clamp(max=0))  # clamped: e^x of a large x would overflow
+    zero = torch.zeros((), dtype=input.dtype, device=input.device)
+    # Only the non-positive part enters the exponential: e^x of a large x would overflow.
+    negative = alpha * torch.expm1(torch.where(input > 0, zero, input))
     return _out(input, torch.where(input > 0, input, negative), inplace)
 
 
@@ -60,8 +74,7 @@ def sigmoid(input: torch.Tensor) -> torch.Tensor:
     For ``x >= 0`` it is computed as ``1 / (1 + e^-x)``, for ``x < 0`` as
     ``e^x / (1 + e^x)``: the same number, but the exponential never overflows.
     """
-    pos = input.clamp(min=0)
-    neg = input.clamp(max=0)
+    pos, neg = _split(input)
     e_pos = torch.exp(-pos)
     e_neg = torch.exp(neg)
     return torch.where(input >= 0, 1 / (1 + e_pos), e_neg / (1 + e_neg))
@@ -73,8 +86,7 @@ def tanh(input: torch.Tensor) -> torch.Tensor:
     The mirror formula serves ``x < 0``; ``expm1`` keeps the precision near 0.
     Equal to ``2 sigmoid(2x) - 1``: a sigmoid stretched to ``(-1, 1)``.
     """
-    pos = input.clamp(min=0)
-    neg = input.clamp(max=0)
+    pos, neg = _split(input)
     return torch.where(input >= 0, -torch.expm1(-2 * pos) / (1 + torch.exp(-2 * pos)),
                        torch.expm1(2 * neg) / (1 + torch.exp(2 * neg)))
 

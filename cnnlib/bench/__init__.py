@@ -2,8 +2,9 @@
 
 From a shell::
 
-    python -m cnnlib.bench conv            # the full suite of real layer shapes
-    python -m cnnlib.bench conv --small    # the quick one
+    python -m cnnlib.bench conv            # the full suites: convolutions, transposed and depthwise layers
+    python -m cnnlib.bench conv --small    # the quick ones
+    python -m cnnlib.bench conv --kinds transposed,depthwise
 
 From a notebook::
 
@@ -13,7 +14,10 @@ From a notebook::
 """
 from cnnlib.bench.conv import (
     CONV_SUITE,
+    KINDS,
     SMALL_CONV_SUITE,
+    SMALL_VARIANT_SUITE,
+    VARIANT_SUITE,
     ConvCase,
     ConvTiming,
     format_conv_table,
@@ -26,7 +30,10 @@ from cnnlib.bench.timing import interleaved_times, median_ratio
 
 __all__ = [
     "CONV_SUITE",
+    "KINDS",
     "SMALL_CONV_SUITE",
+    "SMALL_VARIANT_SUITE",
+    "VARIANT_SUITE",
     "ConvCase",
     "ConvTiming",
     "format_conv_table",

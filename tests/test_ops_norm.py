@@ -215,3 +215,14 @@ def test_errors_explain(call, words):
         call()
     for word in words:
         assert word in str(info.value), f"{word!r} not in {info.value}"
+
+
+def test_gradcheck_layer_group_instance():
+    gen = torch.Generator().manual_seed(4)
+    x = torch.randn(2, 4, 3, 2, generator=gen, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(4, generator=gen, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(4, generator=gen, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x, w, b: group_norm(x, 2, w, b), (x, w, b))
+    assert torch.autograd.gradcheck(lambda x, w, b: instance_norm(x, None, None, w, b), (x, w, b))
+    lw = torch.randn(3, 2, generator=gen, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x, w: layer_norm(x, (3, 2), w), (x, lw))

@@ -335,3 +335,17 @@ def test_errors_explain(call, words):
         call()
     for word in words:
         assert word in str(info.value), f"{word!r} not in {info.value}"
+
+
+def test_gradcheck_of_the_other_poolings():
+    gen = torch.Generator().manual_seed(3)
+    x = (torch.rand(1, 2, 5, 7, generator=gen, dtype=torch.float64) + 0.5).requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda t: lp_pool2d(t, 2, (2, 3), 2, True), (x,))
+    assert torch.autograd.gradcheck(lambda t: adaptive_avg_pool2d(t, (3, 4)), (x,))
+    assert torch.autograd.gradcheck(lambda t: adaptive_max_pool2d(t, (2, 3)), (x,))
+    assert torch.autograd.gradcheck(lambda t: spatial_pyramid_pool2d(t, (1, 2)), (x,))
+    alpha = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t, a: mixed_pool2d(t, 2, alpha=a), (x, alpha))
+    x1 = torch.randn(2, 9, generator=gen, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: avg_pool1d(t, 3, 2, 1, True, False), (x1,))
+    assert torch.autograd.gradcheck(lambda t: adaptive_avg_pool1d(t, 4), (x1,))

@@ -10,6 +10,8 @@ from cnnlib.bench import (
     CONV_SUITE,
     LOOPS_SECONDS_PER_POSITION,
     SMALL_CONV_SUITE,
+    SMALL_VARIANT_SUITE,
+    VARIANT_SUITE,
     ConvCase,
     ConvTiming,
     conv_table_markdown,
@@ -22,7 +24,7 @@ from cnnlib.bench import (
     time_conv_methods,
 )
 from cnnlib.bench.__main__ import main
-from cnnlib.arith import conv_macs
+from cnnlib.arith import conv_macs, conv_transpose_macs
 
 
 def test_interleaved_times_rotates_order_and_respects_caps():
@@ -192,3 +194,51 @@ def test_ratio_between_methods():
     assert math.isclose(ratio_between(rows, "small", "fft", "im2col"), 4.0)
     with pytest.raises(KeyError, match="loops"):
         ratio_between(rows, "big", "loops")
+
+
+def test_variant_suites_are_real_transposed_and_depthwise_layers():
+    by_name = {c.name: c for c in VARIANT_SUITE}
+    assert {c.kind for c in VARIANT_SUITE} == {"transposed", "depthwise"}
+    assert all(c.kind == "conv" for c in CONV_SUITE + SMALL_CONV_SUITE)
+    assert by_name["DCGAN up 4->8"].output_size == 8 and by_name["DCGAN up 16->32"].output_size == 32
+    assert by_name["U-Net up 2x2/2"].output_size == 56 and by_name["Up 3x3/2, out pad 1"].output_size == 56
+    assert by_name["MobileNetV2 dw 112/2"].output_size == 56 and by_name["ConvNeXt dw 7x7"].output_size == 56
+    up = by_name["DCGAN up 4->8"]
+    assert up.flops == 2 * 8 * conv_transpose_macs(512, 256, 4, 4)
+    dw = by_name["MobileNetV2 dw 56"]
+    assert dw.groups == 144 and dw.flops == 2 * 8 * conv_macs(144, 144, 3, 56, groups=144)
+    x, w, b = dw.tensors()
+    assert w.shape == (144, 1, 3, 3)
+    x, w, b = up.tensors()
+    assert w.shape == (512, 256, 4, 4)
+    assert up.shape.endswith("4x4/2 T") and dw.shape.endswith("3x3/1 dw")
+    with pytest.raises(ValueError, match="kind='dilated'"):
+        ConvCase("bad", 1, 1, 1, 4, 3, kind="dilated")
+
+
+def test_transposed_and_depthwise_rows_are_timed_against_their_twins():
+    cases = [ConvCase("tiny T", 1, 3, 2, 5, 3, 2, 1, "transposed", 1), ConvCase("tiny dw", 2, 3, 6, 8, 3, 1, 1,
+                                                                                "depthwise"),
+             ConvCase("tiny", 1, 2, 2, 6, 3)]
+    rows = time_conv_methods(cases, methods=("im2col", "fft", "loops"), rounds=2, loops_budget_s=1.0)
+    assert [(r.case.name, r.method) for r in rows] == [
+        (c.name, m) for c in cases for m in ("torch", "im2col", "fft", "loops")]
+    assert all(r.seconds > 0 and r.ratio > 0 for r in rows)
+    assert set(summarize(rows, "transposed")) == {"im2col", "fft", "loops", "best"}
+    with pytest.raises(ValueError, match="no timed case"):
+        summarize(rows[:4], "depthwise")
+    table = format_conv_table(rows)
+    for words in ("median ratio to F.conv2d over the suite", "median ratio to F.conv_transpose2d over the transposed",
+                  "median ratio to F.conv2d(groups=C_in) over the depthwise", "tiny T", "5x5 -> 2x10x10"):
+        assert words in table, words
+
+
+def test_small_variant_suite_is_small():
+    assert {c.kind for c in SMALL_VARIANT_SUITE} == {"transposed", "depthwise"}
+    assert sum(c.flops for c in SMALL_VARIANT_SUITE) < 3e8
+
+
+def test_command_line_rejects_unknown_kinds(capsys):
+    with pytest.raises(SystemExit):
+        main(["conv", "--kinds", "dilated"])
+    assert "choose among conv, transposed, depthwise" in capsys.readouterr().err

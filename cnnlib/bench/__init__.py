@@ -2,8 +2,9 @@
 
 From a shell::
 
-    python -m cnnlib.bench conv            # the full suite of real layer shapes
-    python -m cnnlib.bench conv --small    # the quick one
+    python -m cnnlib.bench conv            # the full suites: convolutions, transposed and depthwise layers
+    python -m cnnlib.bench conv --small    # the quick ones
+    python -m cnnlib.bench conv --kinds transposed,depthwise
 
 From a notebook::
 
@@ -14,7 +15,10 @@ From a notebook::
 from cnnlib.bench.conv import (
     CONV_SUITE,
     LOOPS_SECONDS_PER_POSITION,
+    KINDS,
     SMALL_CONV_SUITE,
+    SMALL_VARIANT_SUITE,
+    VARIANT_SUITE,
     ConvCase,
     ConvTiming,
     conv_table_markdown,
@@ -31,7 +35,10 @@ from cnnlib.bench.timing import interleaved_times, median_ratio
 __all__ = [
     "CONV_SUITE",
     "LOOPS_SECONDS_PER_POSITION",
+    "KINDS",
     "SMALL_CONV_SUITE",
+    "SMALL_VARIANT_SUITE",
+    "VARIANT_SUITE",
     "ConvCase",
     "ConvTiming",
     "conv_table_markdown",

@@ -1,4 +1,4 @@
-"""Command line: ``python -m cnnlib.bench conv [--small] [--rounds N] [--threads T]``."""
+"""Command line: ``python -m cnnlib.bench conv [--small] [--kinds K,...] [--rounds N] [--threads T]``."""
 from __future__ import annotations
 
 import argparse
@@ -9,7 +9,10 @@ import torch
 
 from cnnlib.bench.conv import (
     CONV_SUITE,
+    KINDS,
     SMALL_CONV_SUITE,
+    SMALL_VARIANT_SUITE,
+    VARIANT_SUITE,
     format_conv_table,
     machine_description,
     matmul_gflops,
@@ -20,13 +23,20 @@ from cnnlib.bench.conv import (
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cnnlib.bench", description="Benchmarks of cnnlib's operations.")
     sub = parser.add_subparsers(dest="benchmark", required=True)
-    conv = sub.add_parser("conv", help="conv2d methods (loops, im2col, fft) against torch.nn.functional.conv2d")
-    conv.add_argument("--small", action="store_true", help="the quick notebook suite instead of the full one")
+    conv = sub.add_parser("conv", help="conv2d, conv_transpose2d and depthwise conv2d (methods loops, im2col, fft) "
+                                       "against their torch.nn.functional twins")
+    conv.add_argument("--small", action="store_true", help="the quick notebook suites instead of the full ones")
+    conv.add_argument("--kinds", default=",".join(KINDS),
+                      help=f"comma-separated kinds of layer (default all: {','.join(KINDS)})")
     conv.add_argument("--rounds", type=int, default=7, help="interleaved rounds per case (default 7)")
     conv.add_argument("--methods", default="im2col,fft,loops", help="comma-separated methods (default all three)")
     conv.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     conv.add_argument("--loops-budget", type=float, default=3.0, help="seconds allowed to the loops method per case")
     args = parser.parse_args(argv)
+    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown or not kinds:
+        parser.error(f"--kinds {args.kinds!r}: choose among {', '.join(KINDS)}")
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -35,8 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     ceiling = matmul_gflops()
     print(f"matmul ceiling: {ceiling:.1f} GFLOP/s (float32)\n", flush=True)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    suite = (SMALL_CONV_SUITE + SMALL_VARIANT_SUITE) if args.small else (CONV_SUITE + VARIANT_SUITE)
     rows = time_conv_methods(
-        SMALL_CONV_SUITE if args.small else CONV_SUITE,
+        [case for case in suite if case.kind in kinds],
         methods=methods,
         rounds=args.rounds,
         loops_budget_s=args.loops_budget,

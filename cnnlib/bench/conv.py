@@ -1,14 +1,24 @@
-"""Benchmark: the from-scratch convolutions against ``torch.nn.functional.conv2d``.
+"""Benchmark: the from-scratch convolutions against their ``torch.nn.functional`` twins.
 
-Each case is a real layer shape. For every case the methods of
-:func:`cnnlib.ops.conv2d` and ``F.conv2d`` run interleaved (see
-:mod:`cnnlib.bench.timing`); a method's *ratio* is the median over rounds of
-its time divided by ``F.conv2d``'s time in the same round (1.0 = as fast,
-2.0 = twice as slow). GFLOP/s counts ``2 * multiply-adds`` of the layer
-(:func:`cnnlib.arith.conv_macs`), the same work for every method (the FFT
-method does different arithmetic; its GFLOP/s is "equivalent direct
-GFLOP/s"). A large matrix product's GFLOP/s is measured alongside as the
-ceiling: the most a GEMM-based method can hope for on this machine.
+Each case is a real layer shape of one of three kinds:
+
+* ``"conv"``: :func:`cnnlib.ops.conv2d` against ``F.conv2d``;
+* ``"transposed"``: :func:`cnnlib.ops.conv_transpose2d` (a convolution of
+  the zero-inserted input) against ``F.conv_transpose2d``;
+* ``"depthwise"``: :func:`cnnlib.ops.conv2d` with ``groups = C_in``
+  against ``F.conv2d`` with the same groups.
+
+For every case the methods (the convolution underneath: loops, im2col,
+FFT) and the twin run interleaved (see :mod:`cnnlib.bench.timing`); a
+method's *ratio* is the median over rounds of its time divided by the
+twin's time in the same round (1.0 = as fast, 2.0 = twice as slow).
+GFLOP/s counts ``2 * multiply-adds`` of the layer
+(:func:`cnnlib.arith.conv_macs`, :func:`cnnlib.arith.conv_transpose_macs`),
+the same work for every method (the FFT method does different arithmetic,
+and the transposed route multiplies many inserted zeros: its GFLOP/s is
+"equivalent direct GFLOP/s"). A large matrix product's GFLOP/s is measured
+alongside as the ceiling: the most a GEMM-based method can hope for on
+this machine.
 
 Run it from a shell::
 
@@ -25,17 +35,20 @@ from typing import Iterable, Sequence
 import torch
 import torch.nn.functional as F
 
-from cnnlib.arith import conv_macs, conv_output_size
+from cnnlib.arith import conv_macs, conv_output_size, conv_transpose_macs, conv_transpose_output_size
 from cnnlib.bench.timing import interleaved_times, median_ratio
-from cnnlib.ops import clear_workspace, conv2d
+from cnnlib.ops import clear_workspace, conv2d, conv_transpose2d
 
 __all__ = [
     "CONV_SUITE",
     "LOOPS_SECONDS_PER_POSITION",
     "SMALL_CONV_SUITE",
+    "SMALL_VARIANT_SUITE",
+    "VARIANT_SUITE",
     "ConvCase",
     "ConvTiming",
     "conv_table_markdown",
+    "KINDS",
     "format_conv_table",
     "loops_rounds",
     "machine_description",
@@ -45,7 +58,14 @@ __all__ = [
     "time_conv_methods",
 ]
 
-REFERENCE = "torch"  # the name F.conv2d's rows carry
+REFERENCE = "torch"  # the name the twin's rows carry
+
+#: The kinds of layer, and the twin each is timed against.
+KINDS: dict[str, str] = {
+    "conv": "F.conv2d",
+    "transposed": "F.conv_transpose2d",
+    "depthwise": "F.conv2d(groups=C_in)",
+}
 
 #: A deliberately pessimistic guess at the loops method's cost per output
 #: position (one Python iteration and one small product), used to decide how
@@ -66,6 +86,8 @@ class ConvCase:
         kernel_size: square kernel side ``K``.
         stride: ``S``.
         padding: ``P``.
+        kind: ``"conv"``, ``"transposed"`` or ``"depthwise"`` (see :data:`KINDS`).
+        output_padding: a transposed layer's ``output_padding``.
     """
 
     name: str
@@ -76,34 +98,67 @@ class ConvCase:
     kernel_size: int
     stride: int = 1
     padding: int = 0
+    kind: str = "conv"
+    output_padding: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"ConvCase {self.name!r}: kind={self.kind!r}; use one of {', '.join(KINDS)}.")
+        if self.kind == "depthwise" and self.out_channels % self.in_channels:
+            raise ValueError(f"ConvCase {self.name!r}: a depthwise layer needs C_out a multiple of C_in.")
+
+    @property
+    def groups(self) -> int:
+        """``C_in`` for a depthwise layer, else 1."""
+        return self.in_channels if self.kind == "depthwise" else 1
 
     @property
     def output_size(self) -> int:
         """Output height (= width)."""
+        if self.kind == "transposed":
+            return conv_transpose_output_size(self.size, self.kernel_size, self.stride, self.padding,
+                                              self.output_padding)
         return conv_output_size(self.size, self.kernel_size, self.stride, self.padding)
 
     @property
     def flops(self) -> int:
         """``2 * multiply-adds`` of the whole batch."""
-        return 2 * self.batch * conv_macs(self.in_channels, self.out_channels, self.kernel_size, self.output_size)
+        if self.kind == "transposed":
+            macs = conv_transpose_macs(self.in_channels, self.out_channels, self.kernel_size, self.size)
+        else:
+            macs = conv_macs(self.in_channels, self.out_channels, self.kernel_size, self.output_size, self.groups)
+        return 2 * self.batch * macs
 
     @property
     def shape(self) -> str:
-        """Human-readable ``N x C x H x W -> C_out x H_out x W_out, KxK/S``."""
+        """Human-readable ``N x C x H x W -> C_out x H_out x W_out, KxK/S`` (``T``: transposed, ``dw``: depthwise)."""
+        mark = {"conv": "", "transposed": " T", "depthwise": " dw"}[self.kind]
         return (
             f"{self.batch}x{self.in_channels}x{self.size}x{self.size} -> "
             f"{self.out_channels}x{self.output_size}x{self.output_size}, "
-            f"{self.kernel_size}x{self.kernel_size}/{self.stride}"
+            f"{self.kernel_size}x{self.kernel_size}/{self.stride}{mark}"
         )
 
     def tensors(self, dtype: torch.dtype = torch.float32, seed: int = 0):
         """Random input, weight and bias of this layer's shapes."""
         gen = torch.Generator().manual_seed(seed)
         x = torch.randn(self.batch, self.in_channels, self.size, self.size, generator=gen, dtype=dtype)
-        w = torch.randn(self.out_channels, self.in_channels, self.kernel_size, self.kernel_size,
-                        generator=gen, dtype=dtype)
+        if self.kind == "transposed":
+            w_shape = (self.in_channels, self.out_channels)
+        else:
+            w_shape = (self.out_channels, self.in_channels // self.groups)
+        w = torch.randn(w_shape + (self.kernel_size, self.kernel_size), generator=gen, dtype=dtype)
         b = torch.randn(self.out_channels, generator=gen, dtype=dtype)
         return x, w, b
+
+    def functions(self, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor):
+        """``(twin, ours)``: the twin as a function of nothing, ours as a function of the method."""
+        if self.kind == "transposed":
+            kw = {"stride": self.stride, "padding": self.padding, "output_padding": self.output_padding}
+            return (lambda: F.conv_transpose2d(x, w, b, **kw),
+                    lambda m: conv_transpose2d(x, w, b, method=m, **kw))
+        kw = {"stride": self.stride, "padding": self.padding, "groups": self.groups}
+        return lambda: F.conv2d(x, w, b, **kw), lambda m: conv2d(x, w, b, method=m, **kw)
 
 
 #: The fixed suite behind ``python -m cnnlib.bench conv``.
@@ -122,12 +177,31 @@ CONV_SUITE: tuple[ConvCase, ...] = (
     ConvCase("Large kernel 31x31", 2, 16, 16, 32, 31, 1, 15),
 )
 
+#: Transposed and depthwise layers, timed against their twins in the same run
+#: (``python -m cnnlib.bench conv`` runs both suites).
+VARIANT_SUITE: tuple[ConvCase, ...] = (
+    ConvCase("DCGAN up 4->8", 8, 512, 256, 4, 4, 2, 1, "transposed"),
+    ConvCase("DCGAN up 16->32", 8, 128, 64, 16, 4, 2, 1, "transposed"),
+    ConvCase("U-Net up 2x2/2", 8, 128, 64, 28, 2, 2, 0, "transposed"),
+    ConvCase("Up 3x3/2, out pad 1", 8, 64, 64, 28, 3, 2, 1, "transposed", 1),
+    ConvCase("MobileNetV2 dw 112/2", 8, 96, 96, 112, 3, 2, 1, "depthwise"),
+    ConvCase("MobileNetV2 dw 56", 8, 144, 144, 56, 3, 1, 1, "depthwise"),
+    ConvCase("MobileNetV2 dw 14", 8, 384, 384, 14, 3, 1, 1, "depthwise"),
+    ConvCase("ConvNeXt dw 7x7", 8, 96, 96, 56, 7, 1, 3, "depthwise"),
+)
+
 #: A quick suite for notebooks: about ten seconds on two cores, loops included.
 SMALL_CONV_SUITE: tuple[ConvCase, ...] = (
     ConvCase("LeNet-5 conv1", 16, 1, 6, 32, 5),
     ConvCase("CIFAR 3x3", 4, 16, 16, 32, 3, 1, 1),
     ConvCase("ResNet-18 stage 4", 1, 512, 512, 7, 3, 1, 1),
     ConvCase("Large kernel 31x31", 1, 16, 16, 32, 31, 1, 15),
+)
+
+#: A quick suite of one transposed and one depthwise layer (a few seconds).
+SMALL_VARIANT_SUITE: tuple[ConvCase, ...] = (
+    ConvCase("DCGAN up 8->16", 2, 128, 64, 8, 4, 2, 1, "transposed"),
+    ConvCase("MobileNetV2 dw 28", 2, 192, 192, 28, 3, 1, 1, "depthwise"),
 )
 
 
@@ -137,10 +211,10 @@ class ConvTiming:
 
     Attributes:
         case: the :class:`ConvCase`.
-        method: ``"torch"`` (``F.conv2d``, the reference) or a method of
+        method: ``"torch"`` (the twin, the reference) or a method of
             :func:`cnnlib.ops.conv2d`.
         seconds: median time of one call (``nan`` if skipped).
-        ratio: median over rounds of this method's time / ``F.conv2d``'s time
+        ratio: median over rounds of this method's time / the twin's time
             in the same round (``nan`` if skipped).
         gflops: ``case.flops / seconds / 1e9``.
         rounds: how many timed calls the medians come from.
@@ -197,10 +271,10 @@ def time_conv_methods(
     threads: int | None = None,
     verbose: bool = False,
 ) -> list[ConvTiming]:
-    """Time ``F.conv2d`` and each method on each case, interleaved.
+    """Time the twin (``F.conv2d`` or ``F.conv_transpose2d``) and each method on each case, interleaved.
 
     Every method first runs once, untimed, as a warm-up and to check its
-    output against ``F.conv2d``. The loops method is slow, so it joins only
+    output against the twin's. The loops method is slow, so it joins only
     as many rounds as :func:`loops_rounds` allows, at least one. That number
     is decided from the layer's shape before anything is timed, so the
     rows (and the table's ``*`` marks) are the same however busy the
@@ -219,7 +293,7 @@ def time_conv_methods(
         verbose: print each case's result as it finishes.
 
     Returns:
-        One :class:`ConvTiming` per case and method, ``F.conv2d`` first
+        One :class:`ConvTiming` per case and method, the twin first
         (method ``"torch"``, ratio 1).
     """
     before = torch.get_num_threads()
@@ -236,17 +310,17 @@ def _time_cases(cases, methods, rounds, loops_budget_s, dtype, verbose) -> list[
     rows: list[ConvTiming] = []
     for case in cases:
         x, w, b = case.tensors(dtype)
-        kw = {"stride": case.stride, "padding": case.padding}
+        twin, ours = case.functions(x, w, b)
         with torch.no_grad():
-            expected = F.conv2d(x, w, b, **kw)
-            fns = {REFERENCE: lambda: F.conv2d(x, w, b, **kw)}
+            expected = twin()
+            fns = {REFERENCE: twin}
             caps = {"loops": loops_rounds(case, rounds, loops_budget_s)} if "loops" in methods else {}
             for m in methods:
-                fns[m] = (lambda m=m: conv2d(x, w, b, method=m, **kw))
+                fns[m] = (lambda m=m: ours(m))
                 got = fns[m]()  # warm-up, and a correctness check
                 tol = 1e-3 * max(1.0, float(expected.abs().max()))
                 if not torch.allclose(got, expected, rtol=1e-3, atol=tol):
-                    raise AssertionError(f"{m} disagrees with F.conv2d on {case.name}")
+                    raise AssertionError(f"{m} disagrees with {KINDS[case.kind]} on {case.name}")
             times = interleaved_times(fns, rounds, max_rounds=caps, warmup=[REFERENCE])
         ref = times[REFERENCE]
         ref_median = statistics.median(ref)
@@ -276,12 +350,16 @@ def loops_rounds(case: ConvCase, rounds: int, budget_s: float) -> int:
     return max(1, min(rounds, int(budget_s / estimate)))
 
 
-def summarize(rows: Sequence[ConvTiming]) -> dict[str, float]:
-    """Median ratio to ``F.conv2d`` over the cases, per method, plus ``"best"``.
+def summarize(rows: Sequence[ConvTiming], kind: str | None = None) -> dict[str, float]:
+    """Median ratio to the twin over the cases, per method, plus ``"best"``.
 
     ``"best"`` is the median over cases of the best from-scratch method's
-    ratio on each case.
+    ratio on each case. With ``kind``, only the cases of that kind count.
     """
+    if kind is not None:
+        rows = [r for r in rows if r.case.kind == kind]
+        if not rows:
+            raise ValueError(f"summarize: no timed case of kind {kind!r}.")
     methods = [m for m in dict.fromkeys(r.method for r in rows) if m != REFERENCE]
     out = {m: statistics.median(r.ratio for r in rows if r.method == m) for m in methods}
     cases = list(dict.fromkeys(r.case for r in rows))
@@ -309,8 +387,9 @@ def format_conv_table(rows: Sequence[ConvTiming], ceiling_gflops: float | None =
         ceiling_gflops: the machine's matmul GFLOP/s, printed as the ceiling.
 
     Returns:
-        The table as a string: one line per case with ``F.conv2d``'s time and
-        GFLOP/s, then each method's ratio and GFLOP/s.
+        The table as a string: one line per case with the twin's time and
+        GFLOP/s, then each method's ratio and GFLOP/s; then the median ratios
+        per kind of layer.
     """
     methods = [m for m in dict.fromkeys(r.method for r in rows) if m != REFERENCE]
     header = [f"{'case':<22}", f"{'input -> output, kernel/stride':<42}", f"{'GFLOP':>7}", f"{'torch ms':>9}",
@@ -319,17 +398,19 @@ def format_conv_table(rows: Sequence[ConvTiming], ceiling_gflops: float | None =
     for case in dict.fromkeys(r.case for r in rows):
         lines.append(_case_line(case, [r for r in rows if r.case is case], methods))
     lines.append("")
-    summary = summarize(rows)
-    lines.append("median ratio to F.conv2d over the suite: "
-                 + ", ".join(f"{m} {summary[m]:.2f}x" for m in methods)
-                 + f"; best method per case: {summary['best']:.2f}x")
+    for kind in dict.fromkeys(r.case.kind for r in rows):
+        summary = summarize(rows, kind)
+        label = "over the suite" if kind == "conv" else f"over the {kind} cases"
+        lines.append(f"median ratio to {KINDS[kind]} {label}: "
+                     + ", ".join(f"{m} {summary[m]:.2f}x" for m in methods)
+                     + f"; best method per case: {summary['best']:.2f}x")
     if ceiling_gflops is not None:
         lines.append(f"ceiling: a 2048x2048 float32 matrix product reaches {ceiling_gflops:.1f} GFLOP/s on this machine")
     if any(r.note for r in rows):
         lines.append("* fewer rounds: the loop method is slow, so it joins only as many rounds as its estimated "
                      "cost fits in its time budget (decided from the layer's shape before timing)")
-    lines.append("ratio = median over interleaved rounds of (method time / F.conv2d time in the same round); "
-                 "GF/s = 2 x multiply-adds / time")
+    lines.append("ratio = median over interleaved rounds of (method time / the twin's time in the same round); "
+                 "GF/s = 2 x multiply-adds / time; T = transposed, dw = depthwise")
     return "\n".join(lines)
 
 

@@ -18,59 +18,22 @@ from typing import Sequence, Union
 import torch
 import torch.nn.functional as F
 
-from cnnlib.errors import CnnlibError
+from cnnlib.ops._geometry import ConvArgumentError, IntOrTuple, as_tuple, kernel_span, output_length
 
-__all__ = ["ConvArgs", "ConvArgumentError", "IntOrTuple", "PaddingArg", "as_tuple", "pad_input", "parse_conv_args"]
+__all__ = [
+    "ConvArgs",
+    "ConvArgumentError",
+    "IntOrTuple",
+    "PaddingArg",
+    "as_tuple",
+    "check_tensors",
+    "pad_input",
+    "parse_conv_args",
+]
 
-IntOrTuple = Union[int, Sequence[int]]
 PaddingArg = Union[int, Sequence[int], str]
 
 _AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
-
-
-class ConvArgumentError(CnnlibError, ValueError):
-    """A convolution got arguments that do not fit together.
-
-    The message says which argument was wrong, what was expected, and how to
-    fix it.
-    """
-
-
-def as_tuple(value: IntOrTuple, n: int, name: str, *, minimum: int) -> tuple[int, ...]:
-    """Turn an int or a sequence of ``n`` ints into a tuple of ``n`` ints.
-
-    Args:
-        value: an int (used for every axis) or one int per axis.
-        n: the number of spatial axes.
-        name: the argument's name, for the error message.
-        minimum: the smallest allowed value (1 for stride, 0 for padding).
-
-    Returns:
-        A tuple of ``n`` Python ints.
-
-    Raises:
-        TypeError: ``value`` is not an int or a sequence of ints.
-        ConvArgumentError: wrong length, or a value below ``minimum``.
-    """
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be an int or a tuple of {n} ints, not a bool ({value!r}).")
-    if isinstance(value, int):
-        values = (value,) * n
-    elif isinstance(value, Sequence) and not isinstance(value, str):
-        values = tuple(value)
-        if len(values) != n:
-            raise ConvArgumentError(
-                f"{name}={value!r} has {len(values)} entries but this is a {n}-D convolution: "
-                f"give one int or a tuple of {n} ints."
-            )
-        for v in values:
-            if isinstance(v, bool) or not isinstance(v, int):
-                raise TypeError(f"{name}={value!r} must contain only ints; got {type(v).__name__} {v!r}.")
-    else:
-        raise TypeError(f"{name} must be an int or a tuple of {n} ints; got {type(value).__name__} {value!r}.")
-    if any(v < minimum for v in values):
-        raise ConvArgumentError(f"{name}={value!r}: every entry must be at least {minimum}.")
-    return tuple(int(v) for v in values)
 
 
 @dataclass(frozen=True)
@@ -112,7 +75,7 @@ class ConvArgs:
     @property
     def extent(self) -> tuple[int, ...]:
         """Span of the dilated kernel per axis: ``D * (K - 1) + 1``."""
-        return tuple(d * (k - 1) + 1 for d, k in zip(self.dilation, self.kernel_size))
+        return tuple(kernel_span(k, d) for d, k in zip(self.dilation, self.kernel_size))
 
     @property
     def padded_size(self) -> tuple[int, ...]:
@@ -122,7 +85,10 @@ class ConvArgs:
     @property
     def output_size(self) -> tuple[int, ...]:
         """Spatial output size: ``(H + 2P - D(K - 1) - 1) // S + 1`` per axis."""
-        return tuple((p - e) // s + 1 for p, e, s in zip(self.padded_size, self.extent, self.stride))
+        return tuple(
+            output_length(size, k, s, pad, d)
+            for size, k, s, pad, d in zip(self.x.shape[2:], self.kernel_size, self.stride, self.padding, self.dilation)
+        )
 
     def finish(self, out: torch.Tensor) -> torch.Tensor:
         """Drop the batch axis again if the caller gave an unbatched input."""
@@ -136,6 +102,66 @@ def _same_padding(kernel_size: tuple[int, ...], dilation: tuple[int, ...]) -> tu
         total = d * (k - 1)
         pads.append((total // 2, total - total // 2))
     return tuple(pads)
+
+
+def check_tensors(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    *,
+    nd: int,
+    name: str,
+    w_layout: str,
+) -> None:
+    """Check types, ranks, dtypes and devices of a convolution's tensors.
+
+    Args:
+        x: input, ``nd + 2`` dims (batched) or ``nd + 1`` (unbatched).
+        weight: ``nd + 2`` dims, laid out as ``w_layout`` says.
+        bias: ``None`` or a tensor.
+        nd: number of spatial axes.
+        name: the public function's name, for the messages.
+        w_layout: the weight's expected layout, e.g. ``"(C_out, C_in / groups, kH, kW)"``.
+
+    Raises:
+        TypeError: a tensor argument is not a tensor.
+        ConvArgumentError: wrong rank, integer dtype, mixed dtypes or devices.
+    """
+    axes = _AXES[nd]
+    layout = f"(N, C_in, {', '.join(axes)})"
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name}: the input must be a torch.Tensor; got {type(x).__name__}. Use torch.as_tensor(x).")
+    if not isinstance(weight, torch.Tensor):
+        raise TypeError(f"{name}: weight must be a torch.Tensor; got {type(weight).__name__}.")
+    if bias is not None and not isinstance(bias, torch.Tensor):
+        raise TypeError(f"{name}: bias must be a torch.Tensor or None; got {type(bias).__name__}.")
+
+    if x.dim() not in (nd + 1, nd + 2):
+        hint = ""
+        if x.dim() == nd:
+            hint = " For a single-channel signal add the channel axis with x[None] (or x[None, None] for a batch of one)."
+        raise ConvArgumentError(
+            f"{name} expects an input of shape {layout} or unbatched (C_in, {', '.join(axes)}); "
+            f"got a {x.dim()}-D tensor of shape {tuple(x.shape)}.{hint}"
+        )
+    if weight.dim() != nd + 2:
+        raise ConvArgumentError(
+            f"{name}: weight must have shape {w_layout} ({nd + 2} dims); "
+            f"got a {weight.dim()}-D tensor of shape {tuple(weight.shape)}."
+        )
+    for label, t in (("input", x), ("weight", weight)) + ((("bias", bias),) if bias is not None else ()):
+        if not t.is_floating_point():
+            raise ConvArgumentError(
+                f"{name}: {label} has dtype {t.dtype}; convolution needs floating-point tensors. "
+                f"Convert it with .float() (or .double())."
+            )
+    if weight.dtype != x.dtype or (bias is not None and bias.dtype != x.dtype):
+        got = f"input {x.dtype}, weight {weight.dtype}" + (f", bias {bias.dtype}" if bias is not None else "")
+        raise ConvArgumentError(f"{name}: dtypes differ ({got}); convert them to one dtype, e.g. weight.to(x.dtype).")
+    if weight.device != x.device or (bias is not None and bias.device != x.device):
+        raise ConvArgumentError(
+            f"{name}: input is on {x.device} but weight/bias are on {weight.device}; move them with .to(x.device)."
+        )
 
 
 def parse_conv_args(
@@ -175,42 +201,8 @@ def parse_conv_args(
         ConvArgumentError: shapes, channels, groups or sizes do not fit.
     """
     axes = _AXES[nd]
-    layout = f"(N, C_in, {', '.join(axes)})"
-    w_layout = f"(C_out, C_in / groups, {', '.join('k' + a for a in axes)})"
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name}: the input must be a torch.Tensor; got {type(x).__name__}. Use torch.as_tensor(x).")
-    if not isinstance(weight, torch.Tensor):
-        raise TypeError(f"{name}: weight must be a torch.Tensor; got {type(weight).__name__}.")
-    if bias is not None and not isinstance(bias, torch.Tensor):
-        raise TypeError(f"{name}: bias must be a torch.Tensor or None; got {type(bias).__name__}.")
-
-    if x.dim() not in (nd + 1, nd + 2):
-        hint = ""
-        if x.dim() == nd:
-            hint = " For a single-channel signal add the channel axis with x[None] (or x[None, None] for a batch of one)."
-        raise ConvArgumentError(
-            f"{name} expects an input of shape {layout} or unbatched (C_in, {', '.join(axes)}); "
-            f"got a {x.dim()}-D tensor of shape {tuple(x.shape)}.{hint}"
-        )
-    if weight.dim() != nd + 2:
-        raise ConvArgumentError(
-            f"{name}: weight must have shape {w_layout} ({nd + 2} dims); "
-            f"got a {weight.dim()}-D tensor of shape {tuple(weight.shape)}."
-        )
-    for label, t in (("input", x), ("weight", weight)) + ((("bias", bias),) if bias is not None else ()):
-        if not t.is_floating_point():
-            raise ConvArgumentError(
-                f"{name}: {label} has dtype {t.dtype}; convolution needs floating-point tensors. "
-                f"Convert it with .float() (or .double())."
-            )
-    if weight.dtype != x.dtype or (bias is not None and bias.dtype != x.dtype):
-        got = f"input {x.dtype}, weight {weight.dtype}" + (f", bias {bias.dtype}" if bias is not None else "")
-        raise ConvArgumentError(f"{name}: dtypes differ ({got}); convert them to one dtype, e.g. weight.to(x.dtype).")
-    if weight.device != x.device or (bias is not None and bias.device != x.device):
-        raise ConvArgumentError(
-            f"{name}: input is on {x.device} but weight/bias are on {weight.device}; move them with .to(x.device)."
-        )
-
+    check_tensors(x, weight, bias, nd=nd, name=name,
+                  w_layout=f"(C_out, C_in / groups, {', '.join('k' + a for a in axes)})")
     if isinstance(groups, bool) or not isinstance(groups, int):
         raise TypeError(f"{name}: groups must be an int; got {type(groups).__name__} {groups!r}.")
     if groups < 1:
@@ -263,8 +255,8 @@ def parse_conv_args(
     if any(k == 0 for k in kernel_size):
         raise ConvArgumentError(f"{name}: weight {tuple(weight.shape)} has an empty kernel axis.")
     for axis, size, (lo, hi), k, d in zip(axes, x.shape[2:], pad_pairs, kernel_size, dilation_t):
-        span = d * (k - 1) + 1
-        if size + lo + hi < span:
+        span = kernel_span(k, d)
+        if output_length(size, k, 1, (lo, hi), d) == 0:
             dil = f" with dilation {d}" if d > 1 else ""
             raise ConvArgumentError(
                 f"{name}: the kernel{dil} spans {span} along {axis} but the padded input has only "

@@ -34,6 +34,7 @@ import threading
 import torch
 
 from cnnlib.ops._args import ConvArgs, IntOrTuple, as_tuple, pad_input, parse_conv_args
+from cnnlib.ops._geometry import output_length
 
 __all__ = ["clear_workspace", "conv_im2col", "im2col", "window_view"]
 
@@ -60,9 +61,7 @@ def window_view(
         A view ``(N, C, *kernel_size, *output_size)`` sharing ``xp``'s memory.
     """
     spatial = xp.shape[2:]
-    out = tuple(
-        (size - d * (k - 1) - 1) // s + 1 for size, k, s, d in zip(spatial, kernel_size, stride, dilation)
-    )
+    out = tuple(output_length(size, k, s, 0, d) for size, k, s, d in zip(spatial, kernel_size, stride, dilation))
     sn, sc, *ss = xp.stride()
     tap_strides = tuple(d * st for d, st in zip(dilation, ss))
     pos_strides = tuple(s * st for s, st in zip(stride, ss))

@@ -15,6 +15,8 @@ from typing import Sequence
 import matplotlib.pyplot as plt
 from matplotlib.patches import Rectangle
 
+from cnnlib.arith import receptive_field_table
+from cnnlib.ops._geometry import kernel_span, output_length
 from cnnlib.viz.grid import HIGHLIGHT
 
 __all__ = ["layer_sizes", "plot_receptive_field", "receptive_field_path"]
@@ -42,11 +44,11 @@ def layer_sizes(layers: Sequence[Sequence[int]], input_size: int) -> list[int]:
     """
     sizes = [input_size]
     for n, (k, s, d) in enumerate(_normalize(layers)):
-        span = d * (k - 1) + 1
-        if span > sizes[-1]:
+        span = kernel_span(k, d)
+        if output_length(sizes[-1], k, s, 0, d) == 0:
             raise ValueError(f"layer {n}: kernel span {span} exceeds its input of {sizes[-1]} cells; "
                              "use a larger input_size.")
-        sizes.append((sizes[-1] - span) // s + 1)
+        sizes.append(output_length(sizes[-1], k, s, 0, d))
     return sizes
 
 
@@ -77,11 +79,8 @@ def plot_receptive_field(layers: Sequence[Sequence[int]], input_size: int | None
     """
     norm = _normalize(layers)
     if input_size is None:
-        span, jump = 1, 1
-        for k, s, d in norm:
-            span += d * (k - 1) * jump
-            jump *= s
-        input_size = span + 2 * jump
+        last = receptive_field_table(norm)[-1]
+        input_size = last.size + 2 * last.jump
     sizes = layer_sizes(norm, input_size)
     index = sizes[-1] // 2 if index is None else index
     if not 0 <= index < sizes[-1]:

@@ -21,6 +21,7 @@ import numpy as np
 from cnnlib.widgets._show import show_figure
 
 from cnnlib.arith import conv_output_size
+from cnnlib.ops._geometry import kernel_span, output_length
 from cnnlib.viz.grid import draw_grid
 
 __all__ = ["SlidingWindow", "SlidingWindowWidget", "plot_sliding_window", "sliding_window"]
@@ -52,7 +53,7 @@ class SlidingWindow:
     @property
     def span(self) -> int:
         """Cells the dilated kernel covers along one axis: ``D(K-1) + 1``."""
-        return self.dilation * (self.kernel_size - 1) + 1
+        return kernel_span(self.kernel_size, self.dilation)
 
     @property
     def problem(self) -> str | None:
@@ -62,7 +63,7 @@ class SlidingWindow:
                                    ("dilation", self.dilation, 1)):
             if not isinstance(value, (int, np.integer)) or value < least:
                 return f"{name} must be a whole number of at least {least}, got {value!r}."
-        if self.span > self.padded_size:
+        if output_length(self.input_size, self.kernel_size, 1, self.padding, self.dilation) == 0:
             return (f"kernel span {self.span} exceeds padded input {self.padded_size}: no output. "
                     "Use a smaller kernel or dilation, or more padding.")
         return None

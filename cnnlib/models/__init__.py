@@ -21,6 +21,21 @@ unknown or contradicting arguments raise ``TypeError`` / ``ValueError``
 saying which. To add a model, decorate a keyword-only builder with
 :func:`register_model`.
 """
+from cnnlib.models import (  # noqa: F401  (importing a family registers its builders)
+    alexnet,
+    cifar_resnet,
+    convnext,
+    densenet,
+    efficientnet,
+    efficientnet_lite,
+    googlenet,
+    mobilenet_v1,
+    mobilenet_v2,
+    mobilenet_v3,
+    resnet,
+    vgg,
+    zfnet,
+)
 from cnnlib.models.keras_cnn import KerasCNN, keras_cnn
 from cnnlib.models.lenet import LeNet5, lenet5
 from cnnlib.models.mlp import MLP, mlp

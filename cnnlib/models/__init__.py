@@ -48,26 +48,35 @@ from cnnlib.models.registry import (
     register_model,
 )
 from cnnlib.models.simple_cnn import SimpleCNN, simple_cnn
+from cnnlib.models.profile import LayerProfile, ModelProfile, count_macs, profile
 from cnnlib.models.summary import count_parameters, summary
+from cnnlib.models.weights import Weights, get_weights, list_weights
 from cnnlib.models.template import ClassicCNN, ClassicCNNConfig, classic_cnn
 
 __all__ = [
     "ClassicCNN",
     "ClassicCNNConfig",
     "KerasCNN",
+    "LayerProfile",
     "LeNet5",
     "MLP",
+    "ModelProfile",
     "ModelSpec",
     "SimpleCNN",
     "UnknownModelError",
+    "Weights",
     "classic_cnn",
+    "count_macs",
     "count_parameters",
     "create_model",
     "get_model_spec",
+    "get_weights",
     "keras_cnn",
     "lenet5",
     "list_models",
+    "list_weights",
     "mlp",
+    "profile",
     "register_model",
     "simple_cnn",
     "summary",

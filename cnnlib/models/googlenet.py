@@ -133,15 +133,19 @@ class GoogLeNet(nn.Module):
             1x1 reductions; the same table's ``ch1x1, ch3x3, ch5x5``).
         five_by_five: use 5x5 kernels in the 5x5 branch (the paper) instead of torchvision's 3x3.
         dropout: dropout before the last linear layer.
+        transform_input: re-normalise ImageNet-normalised input to the ``(x - 0.5) / 0.5``
+            scaling that torchvision's ImageNet weights (ported from TensorFlow) expect.
 
     Shape:
         ``(N, 3, 224, 224) -> (N, num_classes)``.
     """
 
     def __init__(self, *, num_classes: int = 1000, aux_logits: bool = False, inception: str = "bottleneck",
-                 five_by_five: bool = False, dropout: float = 0.2, dropout_aux: float = 0.7) -> None:
+                 five_by_five: bool = False, dropout: float = 0.2, dropout_aux: float = 0.7,
+                 transform_input: bool = False) -> None:
         super().__init__()
         self.aux_logits = aux_logits
+        self.transform_input = transform_input
         self.conv1 = BasicConv2d(3, 64, kernel_size=7, stride=2, padding=3)
         self.maxpool1 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
         self.conv2 = BasicConv2d(64, 64, kernel_size=1)
@@ -172,6 +176,10 @@ class GoogLeNet(nn.Module):
         self.input_size = (3, 224, 224)
 
     def forward(self, x: torch.Tensor):
+        if self.transform_input:
+            mean = x.new_tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+            std = x.new_tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+            x = (x * std + mean - 0.5) / 0.5
         x = self.maxpool1(self.conv1(x))                            # 64 x 56 x 56
         x = self.maxpool2(self.conv3(self.conv2(x)))                # 192 x 28 x 28
         x = self.maxpool3(self.inception3b(self.inception3a(x)))    # 480 x 14 x 14
@@ -189,9 +197,10 @@ class GoogLeNet(nn.Module):
 
 @register_model()
 def googlenet(*, num_classes: int = 1000, aux_logits: bool = False, inception: str = "bottleneck",
-              five_by_five: bool = False, dropout: float = 0.2) -> GoogLeNet:
+              five_by_five: bool = False, dropout: float = 0.2, transform_input: bool = False) -> GoogLeNet:
     """GoogLeNet (2014): inception modules with 1x1 bottlenecks, 6.6M parameters (torchvision's layout)."""
     check_positive_int("googlenet", "num_classes", num_classes)
     check_choice("googlenet", "inception", inception, ("bottleneck", "naive"))
     return GoogLeNet(num_classes=num_classes, aux_logits=aux_logits, inception=inception,
-                     five_by_five=five_by_five, dropout=check_fraction("googlenet", "dropout", dropout))
+                     five_by_five=five_by_five, dropout=check_fraction("googlenet", "dropout", dropout),
+                     transform_input=transform_input)

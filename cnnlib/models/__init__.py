@@ -5,16 +5,31 @@ torchvision and timm; each returns an ``nn.Module`` that maps
 ``(N, C, H, W)`` images to ``(N, num_classes)`` logits and carries its
 expected one-image shape as ``model.input_size``::
 
-    from cnnlib.models import create_model, list_models, summary
+    from cnnlib.models import create_model, list_models, summary, count_macs, profile
 
-    list_models()                       # ['classic_cnn', 'keras_cnn', 'lenet5', 'mlp', 'simple_cnn']
+    list_models()                       # ['alexnet', 'alexnet_2012', 'cifar_plain20', ...]
     net = create_model("lenet5")        # 1 x 28 x 28 digits -> 10 logits
     print(summary(net))                 # layer table: output shapes, 61,706 parameters
-    keras = create_model("keras_cnn")   # the lecture's 24,147-parameter network
     mlp = create_model("mlp", input_size=8, hidden_features=(64,))
 
     cfg = ClassicCNNConfig(stages=((16,), (32,)), fc_features=(64,))   # N=1, M=2, K=1
     cnn = create_model("classic_cnn", config=cfg)
+
+    with torch.device("meta"):          # shapes only: count a 138M-parameter VGG without allocating it
+        vgg = create_model("vgg16")
+    count_macs(vgg)                     # 15,470,264,320 multiply-adds per 224 px image
+    print(profile(vgg))                 # per layer: output shape, parameters, multiply-adds
+
+    lite = create_model("efficientnet_lite0", weights="DEFAULT")   # real ImageNet weights, offline
+    list_models(pretrained=True)        # the models whose weights are on this machine
+
+The ImageNet families, one file each: ``alexnet`` (torchvision's and the
+2012 original), ``zfnet``, ``vgg``, ``googlenet``, ``resnet`` (and ResNeXt),
+``cifar_resnet`` (ResNet-20/32/56 and their plain twins), ``densenet``,
+``mobilenet_v1``/``_v2``/``_v3``, ``efficientnet`` (B0-B7 and the
+compound-scaling rule), ``efficientnet_lite`` and ``convnext``. Every one
+that torchvision also has uses its parameter names, so torchvision's
+``state_dict`` loads with ``strict=True``.
 
 Unknown names raise :class:`UnknownModelError` listing the registered ones;
 unknown or contradicting arguments raise ``TypeError`` / ``ValueError``

@@ -26,7 +26,8 @@ from torch import nn
 from cnnlib.models._checks import check_choice, check_fraction, check_positive_int
 from cnnlib.models.registry import register_model
 
-__all__ = ["VGG", "VGG_CONFIGS", "make_vgg_features", "vgg", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn"]
+__all__ = ["VGG", "VGG_CONFIGS", "make_vgg_features", "vgg", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn",
+           "vgg16", "vgg16_bn", "vgg19", "vgg19_bn"]
 
 #: Output channels of each 3x3 convolution; "M" is a 2x2 max pool.
 VGG_CONFIGS: dict[int, tuple] = {

@@ -39,20 +39,25 @@ EFFICIENTNET_B0_STAGES = ((1, 3, 1, 32, 16, 1), (6, 3, 2, 16, 24, 2), (6, 5, 2, 
 
 @dataclass(frozen=True)
 class EfficientNetScale:
-    """Multipliers of one scaled EfficientNet: depth (layers), width (channels), input resolution (px)."""
+    """Multipliers of one scaled EfficientNet: depth (layers), width (channels), input resolution (px).
+
+    ``tf_batchnorm`` selects TensorFlow's batch-norm constants (eps 1e-3,
+    momentum 0.01), which torchvision's B5-B7 use.
+    """
 
     depth_mult: float
     width_mult: float
     resolution: int
     dropout: float = 0.2
+    tf_batchnorm: bool = False
 
 
 #: The released B0-B7 (torchvision's and the paper's values).
 EFFICIENTNET_VARIANTS = {
     "b0": EfficientNetScale(1.0, 1.0, 224, 0.2), "b1": EfficientNetScale(1.1, 1.0, 240, 0.2),
     "b2": EfficientNetScale(1.2, 1.1, 260, 0.3), "b3": EfficientNetScale(1.4, 1.2, 300, 0.3),
-    "b4": EfficientNetScale(1.8, 1.4, 380, 0.4), "b5": EfficientNetScale(2.2, 1.6, 456, 0.4),
-    "b6": EfficientNetScale(2.6, 1.8, 528, 0.5), "b7": EfficientNetScale(3.1, 2.0, 600, 0.5),
+    "b4": EfficientNetScale(1.8, 1.4, 380, 0.4), "b5": EfficientNetScale(2.2, 1.6, 456, 0.4, True),
+    "b6": EfficientNetScale(2.6, 1.8, 528, 0.5, True), "b7": EfficientNetScale(3.1, 2.0, 600, 0.5, True),
 }
 
 
@@ -118,8 +123,7 @@ class EfficientNet(nn.Module):
     def __init__(self, scale: EfficientNetScale = EFFICIENTNET_VARIANTS["b0"], *, num_classes: int = 1000,
                  stochastic_depth_prob: float = 0.2) -> None:
         super().__init__()
-        # torchvision's B5-B7 use TensorFlow's batch-norm constants; keep them so its weights load the same
-        norm = partial(nn.BatchNorm2d, eps=0.001, momentum=0.01) if scale.width_mult >= 1.6 else nn.BatchNorm2d
+        norm = partial(nn.BatchNorm2d, eps=0.001, momentum=0.01) if scale.tf_batchnorm else nn.BatchNorm2d
 
         def width(c):
             return make_divisible(c * scale.width_mult)

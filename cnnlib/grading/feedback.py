@@ -60,6 +60,8 @@ class CheckReport:
             rows.append(("got", r.got))
         if r.message:
             rows.append(("problem", r.message))
+        if r.explanation:
+            rows.append(("why", r.explanation))
         if r.hint:
             rows.append(("hint", r.hint))
         return rows

@@ -302,9 +302,10 @@ register(Exercise(
 def survives_shift(shift, networks):
     """Which network gives exactly the same class scores after the digit moves?
 
-    Every network is convolutions (stride 1, zero padding that keeps the
-    size), ReLUs and max-pooling layers, then a head. The digit sits on a
-    blank canvas with room to move, so nothing falls off the border.
+    Every network is blocks of a convolution (stride 1, zero padding that
+    keeps the size) and a ReLU, with a max-pooling layer between two blocks,
+    then a head. The digit sits on a blank canvas with room to move, so
+    nothing falls off the border.
 
     Args:
         shift: (dy, dx), the pixels the digit moves down and right.
@@ -314,7 +315,8 @@ def survives_shift(shift, networks):
             each max-pooling layer, in order (() when there is none).
 
     Returns:
-        The letter (a str) of the one network whose scores do not change.
+        The letter (a str) of the one network whose scores cannot change,
+        whatever its weights.
     """
     dy, dx = shift
     for letter, (head, pool_strides) in networks.items():

@@ -1,7 +1,7 @@
 """Chapter 2 exercises: convolution from loops.
 
-2.1-2.4 write convolutions; 2.5 diagnoses a "convolution" that is not
-commutative; 2.6 predicts the size of the matrix a convolution is.
+2.1-2.4 write convolutions; 2.5 predicts the size of the matrix a
+convolution is; 2.6 diagnoses a "convolution" that is not commutative.
 
 The student's functions in 2.1-2.4 may use ``torch`` and plain Python; they may not call
 a convolution PyTorch already has (``F.conv2d``, ``nn.Conv2d``, ...), SciPy,
@@ -130,7 +130,7 @@ register(Exercise(
 
 # ---------------------------------------------------------------- 2.3
 def convolve2d(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-    """True 2-D convolution (the kernel flipped), keeping only full overlaps.
+    """True 2-D convolution, keeping only the positions where the kernel fits inside the input.
 
     Args:
         x: input of shape (H, W).
@@ -159,7 +159,7 @@ def _visible_2_3() -> list[Case]:
              hint="Compare the expected [[5, 11], [23, 29]] with the cross-correlation [[19, 25], [37, 43]]: "
                   "which kernel entry meets x[0, 0] in each?"),
         Case((_seeded(6, 6, seed=6), torch.tensor([[1.0, 2.0, 1.0], [0.0, 0.0, 0.0], [-1.0, -2.0, -1.0]])),
-             label="a Sobel kernel changes sign when flipped"),
+             label="a Sobel kernel, where the two operations differ in sign"),
         Case((_seeded(5, 4, seed=7), _seeded(3, 2, seed=8)), label="random 5x4 input, 3x2 kernel"),
     ]
 
@@ -213,69 +213,7 @@ register(Exercise(
 ))
 
 
-# ---------------------------------------------------------------- 2.5 (diagnose)
-def _buggy_convolve_full(x, k):
-    """The full convolution of two 2-D arrays: every shift at which they overlap.
-
-    Args:
-        x: shape (H, W).
-        k: shape (kH, kW).
-
-    Returns:
-        y of shape (H + kH - 1, W + kW - 1), the convolution of the chapter
-        (the mathematical one), so that convolve_full(x, k) and
-        convolve_full(k, x) are equal.
-    """
-    kh, kw = k.shape
-    return torch.nn.functional.conv2d(x[None, None], k[None, None], padding=(kh - 1, kw - 1))[0, 0]
-
-
-def convolve_full(x, k):
-    """The full convolution of two 2-D arrays: every shift at which they overlap.
-
-    Args:
-        x: shape (H, W).
-        k: shape (kH, kW).
-
-    Returns:
-        y of shape (H + kH - 1, W + kW - 1), the convolution of the chapter
-        (the mathematical one), so that convolve_full(x, k) and
-        convolve_full(k, x) are equal.
-    """
-    kh, kw = k.shape
-    # The fix: conv2d cross-correlates; a convolution needs the kernel flipped in both axes.
-    flipped = torch.flip(k, dims=(0, 1))
-    return torch.nn.functional.conv2d(x[None, None], flipped[None, None], padding=(kh - 1, kw - 1))[0, 0]
-
-
-def _visible_2_5() -> list[Case]:
-    x, k = torch.arange(9.0).reshape(3, 3), torch.arange(4.0).reshape(2, 2)
-    return [
-        Case((x, k), label="the chapter's 3x3 input and 2x2 kernel",
-             hint="Call it twice, as convolve_full(x, k) and convolve_full(k, x): which property fails?"),
-        Case((k, x), label="the same pair the other way round: a convolution gives the same answer"),
-        Case((x, torch.ones(3, 3)), label="a symmetric kernel: here the bug cannot show"),
-        Case((_seeded(4, 5, seed=11), torch.tensor([[1.0, -1.0]])), label="a difference kernel [1, -1]"),
-    ]
-
-
-def _hidden_2_5(rng: np.random.Generator) -> list[Case]:
-    cases = []
-    for h, w, kh, kw in [(5, 5, 3, 3), (4, 7, 2, 3), (3, 3, 5, 4), (6, 2, 1, 2)]:
-        x, k = _randn(rng, h, w), _randn(rng, kh, kw)
-        cases += [Case((x, k), label=f"random {h}x{w} and {kh}x{kw}"), Case((k, x), label=f"random {kh}x{kw} and {h}x{w}")]
-    return cases
-
-
-register(Exercise(
-    "2.5", "Diagnose a convolution that does not commute", solution=convolve_full, kind="diagnose",
-    buggy=_buggy_convolve_full, visible=_visible_2_5, hidden=_hidden_2_5, points=2,
-    forbid=("cnnlib", "scipy", "numpy.convolve", "numpy.correlate"),
-    hint="Which of the chapter's two operations does torch.nn.functional.conv2d compute?",
-))
-
-
-# ---------------------------------------------------------------- 2.6 (predict)
+# ---------------------------------------------------------------- 2.5 (predict)
 def conv_as_matrix(in_channels, out_channels, height, width, kernel_size):
     """Predict the shape and the sparsity of the matrix that a convolution layer is.
 
@@ -333,9 +271,71 @@ def _hidden_2_6(rng: np.random.Generator) -> list[Case]:
 
 
 register(Exercise(
-    "2.6", "Predict the matrix of a convolution", solution=conv_as_matrix, kind="predict",
+    "2.5", "Predict the matrix of a convolution", solution=conv_as_matrix, kind="predict",
     explain=explain_conv_as_matrix, visible=_visible_2_6, hidden=_hidden_2_6, points=1,
     forbid=("torch", "aten::.", "cnnlib"), setup="",
     hint="Rows and columns come from the sizes of output and input; the other two numbers are the "
          "chapter's two ideas, locality and sharing.",
+))
+
+
+# ---------------------------------------------------------------- 2.6 (diagnose)
+def _buggy_convolve_full(x, k):
+    """The full convolution of two 2-D arrays: every shift at which they overlap.
+
+    Args:
+        x: shape (H, W).
+        k: shape (kH, kW).
+
+    Returns:
+        y of shape (H + kH - 1, W + kW - 1), the convolution of the chapter
+        (the mathematical one), so that convolve_full(x, k) and
+        convolve_full(k, x) are equal.
+    """
+    kh, kw = k.shape
+    return torch.nn.functional.conv2d(x[None, None], k[None, None], padding=(kh - 1, kw - 1))[0, 0]
+
+
+def convolve_full(x, k):
+    """The full convolution of two 2-D arrays: every shift at which they overlap.
+
+    Args:
+        x: shape (H, W).
+        k: shape (kH, kW).
+
+    Returns:
+        y of shape (H + kH - 1, W + kW - 1), the convolution of the chapter
+        (the mathematical one), so that convolve_full(x, k) and
+        convolve_full(k, x) are equal.
+    """
+    kh, kw = k.shape
+    # The fix: conv2d cross-correlates; a convolution needs the kernel flipped in both axes.
+    flipped = torch.flip(k, dims=(0, 1))
+    return torch.nn.functional.conv2d(x[None, None], flipped[None, None], padding=(kh - 1, kw - 1))[0, 0]
+
+
+def _visible_2_5() -> list[Case]:
+    x, k = torch.arange(9.0).reshape(3, 3), torch.arange(4.0).reshape(2, 2)
+    return [
+        Case((x, k), label="the chapter's 3x3 input and 2x2 kernel",
+             hint="Call it twice, as convolve_full(x, k) and convolve_full(k, x): which property fails?"),
+        Case((k, x), label="the same pair the other way round: a convolution gives the same answer"),
+        Case((x, torch.ones(3, 3)), label="a symmetric kernel: here the bug cannot show"),
+        Case((_seeded(4, 5, seed=11), torch.tensor([[1.0, -1.0]])), label="a difference kernel [1, -1]"),
+    ]
+
+
+def _hidden_2_5(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for h, w, kh, kw in [(5, 5, 3, 3), (4, 7, 2, 3), (3, 3, 5, 4), (6, 2, 1, 2)]:
+        x, k = _randn(rng, h, w), _randn(rng, kh, kw)
+        cases += [Case((x, k), label=f"random {h}x{w} and {kh}x{kw}"), Case((k, x), label=f"random {kh}x{kw} and {h}x{w}")]
+    return cases
+
+
+register(Exercise(
+    "2.6", "Diagnose a convolution that does not commute", solution=convolve_full, kind="diagnose",
+    buggy=_buggy_convolve_full, visible=_visible_2_5, hidden=_hidden_2_5, points=2,
+    forbid=("cnnlib", "scipy", "numpy.convolve", "numpy.correlate"),
+    hint="Which of the chapter's two operations does torch.nn.functional.conv2d compute?",
 ))

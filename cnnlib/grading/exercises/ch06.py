@@ -209,7 +209,7 @@ def _hidden_6_4(rng: np.random.Generator) -> list[Case]:
 register(Exercise(
     "6.4", "The confusion matrix", solution=confusion_matrix, visible=_visible_6_4, hidden=_hidden_6_4,
     points=1, forbid=("cnnlib", "sklearn", "torchmetrics"),
-    hint="Start from zeros of shape (C, C) and add one at [target, prediction] for each example.",
+    hint="Each example adds one to exactly one entry of the matrix: which entry?",
 ))
 
 

@@ -311,3 +311,12 @@ def test_diagnose_solutions_agree_with_references():
         ref = model.eval()(images)
     for batch in (1, 4, 6):
         torch.testing.assert_close(ch06.predict_logits(state, images, batch), ref)
+
+
+def test_instructor_guide_lists_every_exercise_with_its_kind_and_points():
+    from pathlib import Path
+
+    guide = (Path(__file__).resolve().parents[1] / "book" / "instructor_guide.md").read_text()
+    rows = {m[0]: (m[1], m[2], float(m[3])) for m in
+            re.findall(r"^\| (\d+\.\d+) \| `(\w+)` \| (\w+) \| ([\d.]+) \|", guide, flags=re.M)}
+    assert rows == {e.id: (e.function, e.kind, float(e.points)) for e in list_exercises()}

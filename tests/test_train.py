@@ -116,6 +116,43 @@ def test_cpu_runs_are_reproducible_with_a_seed():
     assert h1.train_loss != h3.train_loss
 
 
+def _wandering_run(epochs: int, restore_best: bool):
+    """A run whose validation accuracy rises and falls: validation images carry a much fainter signal."""
+    x, y = tiny_problem(seed=1, n=64)
+    g = torch.Generator().manual_seed(2)
+    y_val = torch.randint(0, 2, (64,), generator=g)
+    x_val = 0.3 * torch.rand(64, 1, 8, 8, generator=g)
+    x_val[y_val == 0, :, :, :4] += 0.05
+    x_val[y_val == 1, :, :, 4:] += 0.05
+    train = DataLoader(TensorDataset(x, y), batch_size=16, shuffle=True, generator=torch.Generator().manual_seed(0))
+    val = DataLoader(TensorDataset(x_val, y_val), batch_size=64)
+    cnnlib.seed_everything(0)
+    model = tiny_model()
+    config = TrainConfig(epochs=epochs, lr=1e-2, scheduler="none", restore_best=restore_best, **CPU)
+    return model, fit(model, train, val, config), val
+
+
+def test_restore_best_loads_the_weights_of_the_best_validation_epoch():
+    model, history, val = _wandering_run(10, restore_best=True)
+    best = history.best_epoch
+    assert 1 <= best < 10, "the set-up must make an earlier epoch the best, or the test proves nothing"
+    assert history.restored_epoch == best
+    assert evaluate(model, val).accuracy == max(history.val_acc) > history.val_acc[-1]
+    # The same seeded run stopped after `best` epochs ends with exactly these weights.
+    stopped, _, _ = _wandering_run(best, restore_best=False)
+    for (name, a), b in zip(model.state_dict().items(), stopped.state_dict().values()):
+        assert torch.equal(a, b), name
+    last, last_history, _ = _wandering_run(10, restore_best=False)
+    assert last_history.restored_epoch is None
+    assert evaluate(last, val).accuracy == last_history.val_acc[-1]
+
+
+def test_restore_best_needs_validation_data():
+    train, _ = tiny_loaders()
+    with pytest.raises(ValueError, match="val_loader"):
+        fit(tiny_model(), train, None, TrainConfig(epochs=1, restore_best=True, **CPU))
+
+
 def test_evaluate_accuracy_and_confusion_against_a_hand_count():
     logits = torch.tensor([[2.0, 0.0, 0.0], [0.0, 3.0, 0.0], [0.0, 0.0, 1.0], [5.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
     targets = torch.tensor([0, 1, 1, 2, 1])

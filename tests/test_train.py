@@ -329,3 +329,28 @@ def test_cli_end_to_end(tmp_path, capsys):
     model = create_model(saved.model_name, **saved.model_kwargs)
     model.load_state_dict(saved.model_state)
     assert saved.extra["test_accuracy"] == pytest.approx(accuracy, abs=5e-5)
+
+
+def test_accuracy_vs_train_size_matches_a_run_by_hand():
+    import math
+
+    from cnnlib.data.loaders import _stratified_subset
+    from cnnlib.train import accuracy_vs_train_size
+
+    x, y = tiny_problem(seed=3, n=96)
+    test = (x[64:], y[64:])
+    config = TrainConfig(lr=1e-2, scheduler="none", **CPU)
+    acc = accuracy_vs_train_size(tiny_model, x[:64], y[:64], test, [8, 32], seeds=(0, 1), steps=12,
+                                 batch_size=16, config=config)
+    assert acc.shape == (2, 2) and ((0 <= acc) & (acc <= 1)).all()
+    # size 32, seed 1, by hand: the same subset, seed, batches and number of epochs.
+    keep = _stratified_subset(y[:64], 32, 1)
+    assert len(keep) == 32 and torch.bincount(y[:64][keep]).tolist() == [16, 16]
+    loader = DataLoader(TensorDataset(x[:64][keep], y[:64][keep]), batch_size=16, shuffle=True,
+                        generator=torch.Generator().manual_seed(1))
+    cnnlib.seed_everything(1)
+    model = tiny_model()
+    fit(model, loader, None, TrainConfig(epochs=math.ceil(12 / 2), seed=1, lr=1e-2, scheduler="none", **CPU))
+    assert acc[1, 1].item() == evaluate(model, test).accuracy
+    with pytest.raises(ValueError, match="size 65 must be an int from 1 to 64"):
+        accuracy_vs_train_size(tiny_model, x[:64], y[:64], test, [65])

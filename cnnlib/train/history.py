@@ -95,7 +95,9 @@ class History:
 
         if not len(self):
             raise ValueError("History.plot: nothing recorded yet; call cnnlib.train.fit first.")
-        fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.6))
+        from cnnlib.viz.layout import COLUMN_WIDTH
+
+        fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(COLUMN_WIDTH, 3.3), layout="constrained")
         epochs = self.epochs
         ax_loss.plot(epochs, self.train_loss, "o-", color="C0", label="training")
         ax_acc.plot(epochs, self.train_acc, "o-", color="C0", label="training")
@@ -110,5 +112,4 @@ class History:
             ax.legend()
             ax.xaxis.get_major_locator().set_params(integer=True)
         fig.suptitle(title)
-        fig.tight_layout()
         return fig

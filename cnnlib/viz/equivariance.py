@@ -49,11 +49,11 @@ def plot_equivariance(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor
     out_of_moved = f(moved)[0, channel]
     moved_out = shift_images(f(x), (math.floor(dy / stride), math.floor(dx / stride)), circular=circular)[0, channel]
     diff = out_of_moved - moved_out
-    fig, grid = plt.subplots(2, 3, figsize=(COLUMN_WIDTH, 5.2), layout="constrained")
+    fig, grid = plt.subplots(2, 3, figsize=(COLUMN_WIDTH, 5.6), layout="constrained")
     axes = [grid[0, 0], grid[0, 1], grid[1, 0], grid[1, 1], grid[1, 2]]
     grid[0, 2].axis("off")
     panels = [(x[0, 0], "input x"), (moved[0, 0], f"T(x): moved by {(dy, dx)}"),
-              (out_of_moved, "f(T(x))"), (moved_out, f"T(f(x)): moved by {(dy // stride, dx // stride)}")]
+              (out_of_moved, "f(T(x))"), (moved_out, f"T(f(x)), moved {(dy // stride, dx // stride)}")]
     low = min(float(out_of_moved.min()), float(moved_out.min()))
     high = max(float(out_of_moved.max()), float(moved_out.max()))
     signed = low < 0  # signed responses (an edge filter) get a diverging map centred on 0
@@ -65,12 +65,12 @@ def plot_equivariance(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor
         else:
             shown = ax.imshow(image.cpu().numpy(), cmap="RdBu_r" if signed else "viridis", vmin=low, vmax=high)
         ax.set_title(name, fontsize=10)
-    fig.colorbar(shown, ax=axes[2:4], shrink=0.8, label="response")
+    fig.colorbar(shown, ax=axes[2:4], location="bottom", shrink=0.7, label="response")
     largest = float(diff.abs().max())
     bound = max(largest, float(high - low) * 1e-3, 1e-12)  # an all-zero difference shows as white
     shown = axes[4].imshow(diff.cpu().numpy(), cmap="RdBu_r", vmin=-bound, vmax=bound)
-    axes[4].set_title(f"difference (max |d| = {largest:.2g})", fontsize=10)
-    fig.colorbar(shown, ax=axes[4], shrink=0.8)
+    axes[4].set_title(f"difference\n(max |d| = {largest:.2g})", fontsize=10)
+    fig.colorbar(shown, ax=axes[4], location="bottom", shrink=0.9, label="difference")
     for ax in axes:
         ax.set_xlabel("column")
     axes[0].set_ylabel("row")

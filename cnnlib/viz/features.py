@@ -147,7 +147,7 @@ def plot_flattening(image: torch.Tensor, permutation: torch.Tensor | None = None
         if sorted(order.tolist()) != list(range(height * width)):
             raise ValueError(f"plot_flattening: permutation must hold each index 0..{height * width - 1} once.")
     panels = 2 if order is not None else 1
-    fig = plt.figure(figsize=(min(COLUMN_WIDTH, 3.6 * panels), 4.9))
+    fig = plt.figure(figsize=(min(COLUMN_WIDTH, 3.6 * panels), 5.0), layout="constrained")
     grid = fig.add_gridspec(2, panels, height_ratios=[5, 1])
 
     def numbered(ax, pixels, numbers, name):
@@ -168,7 +168,6 @@ def plot_flattening(image: torch.Tensor, permutation: torch.Tensor | None = None
     ax_vec.set(title=f"flattened: the {height * width} numbers an MLP receives", xlabel="input index",
                yticks=[])
     fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -354,3 +355,29 @@ def test_accuracy_vs_train_size_matches_a_run_by_hand():
     assert acc[1, 1].item() == evaluate(model, test).accuracy
     with pytest.raises(ValueError, match="size 65 must be an int from 1 to 64"):
         accuracy_vs_train_size(tiny_model, x[:64], y[:64], test, [65])
+
+
+def test_accuracy_interval_matches_scipy_wilson():
+    from scipy.stats import binomtest
+
+    from cnnlib.train import accuracy_interval
+
+    for right, total in [(1960, 2000), (0, 10), (10, 10), (355, 359), (7, 13)]:
+        reference = binomtest(right, total).proportion_ci(confidence_level=0.95, method="wilson")
+        low, high = accuracy_interval(right, total)
+        assert low == pytest.approx(reference.low, abs=1e-9) and high == pytest.approx(reference.high, abs=1e-9)
+    with pytest.raises(ValueError, match="right must be an int from 0 to total=10"):
+        accuracy_interval(11, 10)
+
+
+def test_mean_interval_matches_scipy_t():
+    from scipy import stats
+
+    from cnnlib.train import mean_interval
+
+    values = [0.011, -0.003, 0.008, 0.0, 0.014]
+    mean, low, high = mean_interval(values)
+    ref_low, ref_high = stats.t.interval(0.95, len(values) - 1, loc=np.mean(values), scale=stats.sem(values))
+    assert mean == pytest.approx(np.mean(values)) and (low, high) == pytest.approx((ref_low, ref_high))
+    with pytest.raises(ValueError, match="at least two"):
+        mean_interval([0.5])

@@ -43,6 +43,7 @@ from cnnlib.train.history import History
 from cnnlib.train.loop import EvalResult, as_loader, evaluate, fit, model_device, train_one_epoch
 from cnnlib.train.plots import misclassified, plot_confusion_matrix, plot_misclassified
 from cnnlib.train.sample_efficiency import accuracy_vs_train_size
+from cnnlib.train.stats import accuracy_interval, mean_interval
 
 __all__ = [
     "OPTIMIZERS",
@@ -51,6 +52,7 @@ __all__ = [
     "EvalResult",
     "History",
     "TrainConfig",
+    "accuracy_interval",
     "accuracy_vs_train_size",
     "as_loader",
     "evaluate",
@@ -58,6 +60,7 @@ __all__ = [
     "load_checkpoint",
     "make_optimizer",
     "make_scheduler",
+    "mean_interval",
     "misclassified",
     "model_device",
     "plot_confusion_matrix",

@@ -194,3 +194,5 @@ def test_layer_table_adds_up_to_pytorch_count(name):
     assert sum(row[3] for row in table.rows) == count_parameters(model) == table.footer[0][3]
     convs = [row for row in table.rows if row[1] == "Conv2d"]
     assert convs and all(row[2].startswith("[1, ") for row in convs)
+    names = dict(model.named_modules())
+    assert all(row[0] in names and type(names[row[0]]).__name__ == row[1] for row in table.rows)

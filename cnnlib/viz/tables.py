@@ -86,6 +86,15 @@ class Table:
     __repr__ = __str__
 
 
+def _path(layer) -> str:
+    """``features.0`` rather than ``0``: the names from the top module down."""
+    names = []
+    while layer is not None and layer.parent_info is not None:
+        names.append(layer.var_name)
+        layer = layer.parent_info
+    return ".".join(reversed(names)) or layer.var_name
+
+
 def layer_table(model, input_size: tuple[int, ...] | None = None, *, depth: int = 3) -> Table:
     """A model's layers with their output shapes and parameter counts, as a :class:`Table`.
 
@@ -100,7 +109,8 @@ def layer_table(model, input_size: tuple[int, ...] | None = None, *, depth: int 
 
     Returns:
         A table of (layer, type, output shape ``[N, C, H, W]``, parameters),
-        with the total below.
+        with the total below; a nested layer is named by its path, as in
+        ``model.named_modules()``.
     """
     from cnnlib.models import summary
 
@@ -110,6 +120,6 @@ def layer_table(model, input_size: tuple[int, ...] | None = None, *, depth: int 
         own = sum(p.numel() for p in layer.module.parameters(recurse=False))
         if (layer.is_recursive and own) or not (layer.is_leaf_layer or own):  # count shared weights once
             continue
-        rows.append([layer.var_name, layer.class_name, str(list(layer.output_size)), int(own)])
+        rows.append([_path(layer), layer.class_name, str(list(layer.output_size)), int(own)])
     return Table(["layer", "type", "output shape", "parameters"], rows,
                  footer=[["total", "", "", int(stats.total_params)]])

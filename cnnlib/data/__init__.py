@@ -1,10 +1,11 @@
-"""Real data, offline first: photos, digits, Fashion-MNIST and pretrained weights.
+"""Real data, offline first: photos, digits, an MNIST subset, Fashion-MNIST and pretrained weights.
 
 Every loader says plainly what is missing and how to get it when it cannot
 find or download its data.
 """
 from cnnlib.data.digits import load_digits
 from cnnlib.data.fashion_mnist import FASHION_MNIST_CLASSES, find_fashion_mnist, load_fashion_mnist
+from cnnlib.data.mnist_subset import find_mnist_subset, load_mnist_subset
 from cnnlib.data.images import sample_image, sample_image_names
 from cnnlib.data.loaders import (
     DIGIT_CLASSES,
@@ -17,6 +18,7 @@ from cnnlib.data.loaders import (
     get_loaders,
     list_datasets,
     make_loaders,
+    mnist_subset_loaders,
     register_dataset,
     stratified_split,
 )
@@ -39,15 +41,18 @@ __all__ = [
     "get_loaders",
     "list_datasets",
     "make_loaders",
+    "mnist_subset_loaders",
     "register_dataset",
     "stratified_split",
     "FASHION_MNIST_CLASSES",
     "find_fashion_mnist",
+    "find_mnist_subset",
     "find_mobilenet_v2_weights",
     "imagenet_classes",
     "imagenet_transform",
     "load_digits",
     "load_fashion_mnist",
+    "load_mnist_subset",
     "load_mobilenet_v2",
     "sample_image",
     "sample_image_names",

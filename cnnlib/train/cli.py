@@ -55,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "and lose much when other programs share the cores")
     parser.add_argument("--save", default=None, metavar="PATH", help="write a checkpoint (model, optimizer, history, config) here")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument("--restore-best", action="store_true",
+                        help="end with the weights of the epoch with the best validation accuracy")
     return parser
 
 
@@ -90,7 +92,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
                              scheduler=args.scheduler, weight_decay=args.weight_decay,
                              label_smoothing=args.label_smoothing, seed=args.seed,
-                             device=args.device, progress=not args.no_progress)
+                             device=args.device, progress=not args.no_progress, restore_best=args.restore_best)
     except ValueError as err:
         parser.error(str(err))
 

@@ -39,6 +39,9 @@ class TrainConfig:
             augmentation); ``None`` leaves the generators alone.
         device: ``"cuda"``, ``"mps"``, ``"cpu"`` or ``None`` for the fastest present.
         progress: show a ``tqdm`` progress bar (notebook widget or terminal).
+        restore_best: at the end of ``fit``, load the weights of the epoch
+            with the highest validation accuracy (the earliest, on a tie)
+            among the epochs that call trained; needs validation data.
     """
 
     epochs: int = 20
@@ -52,6 +55,7 @@ class TrainConfig:
     seed: int | None = 0
     device: str | None = None
     progress: bool = True
+    restore_best: bool = False
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
@@ -72,6 +76,8 @@ class TrainConfig:
             self.scheduler = "none"
         if self.scheduler not in SCHEDULERS:
             raise ValueError(f"TrainConfig(scheduler={self.scheduler!r}): choose one of {', '.join(SCHEDULERS)}.")
+        if not isinstance(self.restore_best, bool):
+            raise ValueError(f"TrainConfig(restore_best={self.restore_best!r}): must be True or False.")
         if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int)):
             raise ValueError(f"TrainConfig(seed={self.seed!r}): seed must be an int or None.")
 

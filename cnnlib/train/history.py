@@ -19,6 +19,9 @@ class History:
         val_acc: validation accuracy after each epoch.
         lr: learning rate at the end of each epoch.
         seconds: wall time of each epoch, validation included.
+        restored_epoch: the epoch (1-based) whose weights ``fit`` loaded back
+            at the end (``TrainConfig(restore_best=True)``), or ``None`` when
+            the model kept its last epoch's weights.
     """
 
     train_loss: list[float] = field(default_factory=list)
@@ -27,6 +30,7 @@ class History:
     val_acc: list[float] = field(default_factory=list)
     lr: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
+    restored_epoch: int | None = None
 
     def __len__(self) -> int:
         return len(self.train_loss)
@@ -38,7 +42,12 @@ class History:
 
     @property
     def best_epoch(self) -> int | None:
-        """The epoch (1-based) with the highest validation accuracy, or ``None`` without validation."""
+        """The epoch (1-based) with the highest validation accuracy, or ``None`` without validation.
+
+        This only names the epoch: the model holds that epoch's weights only
+        if ``fit`` ran with ``TrainConfig(restore_best=True)`` (see
+        :attr:`restored_epoch`).
+        """
         if not self.val_acc:
             return None
         return max(range(len(self.val_acc)), key=lambda i: (self.val_acc[i], -i)) + 1
@@ -60,8 +69,8 @@ class History:
         if val_acc is not None:
             self.val_acc.append(float(val_acc))
 
-    def to_dict(self) -> dict[str, list[float]]:
-        """Plain lists, for checkpoints and JSON."""
+    def to_dict(self) -> dict:
+        """Plain lists (and ``restored_epoch``), for checkpoints and JSON."""
         return dataclasses.asdict(self)
 
     @classmethod
@@ -71,7 +80,9 @@ class History:
         unknown = sorted(set(values) - known)
         if unknown:
             raise ValueError(f"History.from_dict: unknown field(s) {', '.join(unknown)}.")
-        return cls(**{k: [float(x) for x in v] for k, v in values.items()})
+        restored = values.get("restored_epoch")
+        lists = {k: [float(x) for x in v] for k, v in values.items() if k != "restored_epoch"}
+        return cls(**lists, restored_epoch=None if restored is None else int(restored))
 
     def plot(self, *, title: str = "Training history"):
         """Loss (left) and accuracy (right) per epoch, training and validation.
@@ -84,7 +95,9 @@ class History:
 
         if not len(self):
             raise ValueError("History.plot: nothing recorded yet; call cnnlib.train.fit first.")
-        fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.6))
+        from cnnlib.viz.layout import COLUMN_WIDTH
+
+        fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(COLUMN_WIDTH, 3.3), layout="constrained")
         epochs = self.epochs
         ax_loss.plot(epochs, self.train_loss, "o-", color="C0", label="training")
         ax_acc.plot(epochs, self.train_acc, "o-", color="C0", label="training")
@@ -99,5 +112,4 @@ class History:
             ax.legend()
             ax.xaxis.get_major_locator().set_params(integer=True)
         fig.suptitle(title)
-        fig.tight_layout()
         return fig

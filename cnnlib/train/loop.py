@@ -217,7 +217,10 @@ def fit(model: nn.Module, train_loader, val_loader=None, config: TrainConfig | N
     Moves the model to ``config.device`` (default: CUDA, MPS or CPU, the
     fastest present), seeds the random generators with ``config.seed``, and
     after each epoch evaluates on ``val_loader`` (if given) in eval mode
-    without gradients.
+    without gradients. With ``config.restore_best`` it keeps a copy of the
+    weights of the epoch with the highest validation accuracy (the earliest
+    on a tie, as :attr:`History.best_epoch`) and loads them at the end;
+    otherwise the model keeps the weights of the last epoch.
 
     Args:
         model: a classifier returning ``(N, C)`` logits.
@@ -235,11 +238,15 @@ def fit(model: nn.Module, train_loader, val_loader=None, config: TrainConfig | N
         history: a :class:`History` to continue (when resuming); a new one by default.
 
     Returns:
-        The :class:`History`, one entry per epoch.
+        The :class:`History`, one entry per epoch; with ``restore_best``, its
+        ``restored_epoch`` is the epoch whose weights the model holds.
     """
     config = config or TrainConfig()
     if not isinstance(config, TrainConfig):
         raise TypeError(f"fit(config={config!r}): pass a cnnlib.train.TrainConfig.")
+    if config.restore_best and val_loader is None:
+        raise ValueError("fit: TrainConfig(restore_best=True) picks the best epoch by validation accuracy; "
+                         "pass a val_loader, or set restore_best=False.")
     if config.seed is not None:
         seed_everything(config.seed)
     if isinstance(train_loader, (tuple, list)):
@@ -258,6 +265,8 @@ def fit(model: nn.Module, train_loader, val_loader=None, config: TrainConfig | N
     from tqdm.auto import tqdm
 
     start = len(history)
+    best_acc, best_state = None, None
+    history.restored_epoch = None  # set below when restore_best loads an earlier epoch's weights
     bar = tqdm(range(start + 1, start + config.epochs + 1), desc="epochs", unit="epoch",
                disable=not config.progress, leave=True)
     for _ in bar:
@@ -269,6 +278,10 @@ def fit(model: nn.Module, train_loader, val_loader=None, config: TrainConfig | N
         if val_loader is not None:
             result = evaluate(model, val_loader, loss_fn=loss_fn, device=device)
             val_loss, val_acc = result.loss, result.accuracy
+            if config.restore_best and (best_acc is None or val_acc > best_acc):
+                best_acc = val_acc
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                history.restored_epoch = len(history) + 1
         history.append(train_loss=train_loss, train_acc=train_acc, val_loss=val_loss, val_acc=val_acc,
                        lr=optimizer.param_groups[0]["lr"], seconds=time.perf_counter() - tic)
         postfix = {"loss": f"{train_loss:.4f}", "acc": f"{train_acc:.3f}"}
@@ -276,4 +289,6 @@ def fit(model: nn.Module, train_loader, val_loader=None, config: TrainConfig | N
             postfix["val_acc"] = f"{val_acc:.3f}"
         bar.set_postfix(postfix)
     bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
     return history

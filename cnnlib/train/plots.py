@@ -37,7 +37,9 @@ def plot_confusion_matrix(confusion: torch.Tensor, class_names=None, *, normaliz
     values = confusion.double()
     if normalize:
         values = values / values.sum(dim=1, keepdim=True).clamp_min(1)
-    fig, ax = plt.subplots(figsize=(0.45 * c + 2.2, 0.45 * c + 1.6))
+    from cnnlib.viz.layout import COLUMN_WIDTH
+
+    fig, ax = plt.subplots(figsize=(min(COLUMN_WIDTH, 0.45 * c + 2.2), min(COLUMN_WIDTH, 0.45 * c + 1.6)))
     image = ax.imshow(values.numpy(), cmap=cmap, vmin=0)
     fig.colorbar(image, ax=ax, label="fraction of true class" if normalize else "count")
     threshold = values.max().item() / 2
@@ -83,7 +85,7 @@ def misclassified(model: nn.Module, loader, *, limit: int | None = None, device=
     return images[wrong], result.targets[wrong], result.predictions[wrong], confidence
 
 
-def plot_misclassified(model: nn.Module, loader, *, class_names=None, max_images: int = 16, ncols: int = 8,
+def plot_misclassified(model: nn.Module, loader, *, class_names=None, max_images: int = 12, ncols: int = 6,
                        device=None, title: str = "Misclassified examples", cmap: str = "gray"):
     """A grid of the examples the model gets wrong, with true and predicted labels.
 
@@ -93,7 +95,7 @@ def plot_misclassified(model: nn.Module, loader, *, class_names=None, max_images
             or such a pair of tensors.
         class_names: a label per class; class indices by default.
         max_images: show at most this many (the most confident mistakes).
-        ncols: images per row.
+        ncols: images per row (the figure is as wide as the page's column).
         device: where to run the model.
         title: the figure title (the number of mistakes is appended).
         cmap: colour map for one-channel images.
@@ -109,7 +111,10 @@ def plot_misclassified(model: nn.Module, loader, *, class_names=None, max_images
     name = (lambda k: str(class_names[k])) if class_names is not None else str
     rows = max(1, -(-shown // ncols))
     cols = max(1, min(ncols, shown))
-    fig, axes = plt.subplots(rows, cols, figsize=(1.5 * cols + 0.4, 1.75 * rows + 0.6), squeeze=False)
+    from cnnlib.viz.layout import COLUMN_WIDTH
+
+    side = min(1.5, COLUMN_WIDTH / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(side * cols, (side + 0.4) * rows + 0.4), squeeze=False)
     for k, ax in enumerate(axes.flat):
         ax.axis("off")
         if k >= shown:
@@ -119,7 +124,7 @@ def plot_misclassified(model: nn.Module, loader, *, class_names=None, max_images
             ax.imshow(image[0].numpy(), cmap=cmap, vmin=0, vmax=1)
         else:
             ax.imshow(image.permute(1, 2, 0).clamp(0, 1).numpy())
-        ax.set_title(f"true {name(int(targets[k]))}\npred {name(int(predictions[k]))} ({confidence[k]:.0%})", fontsize=8)
+        ax.set_title(f"true {name(int(targets[k]))}\npred {name(int(predictions[k]))} ({confidence[k]:.0%})", fontsize=9)
     if shown == 0:
         axes[0, 0].text(0.5, 0.5, "no mistakes", ha="center", va="center")
     fig.suptitle(f"{title}: {shown} of {total} shown")

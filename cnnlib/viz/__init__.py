@@ -10,7 +10,16 @@ from cnnlib.viz.blur import plot_edge_strength, plot_gaussian_blurs
 from cnnlib.viz.channels import plot_conv1x1, plot_multichannel_conv
 from cnnlib.viz.conv import plot_cross_correlation, plot_kernel_effect, plot_kernel_gallery, show_image
 from cnnlib.viz.equivariance import plot_equivariance, plot_equivariance_curves
-from cnnlib.viz.features import plot_accuracy_vs_shift, plot_filters, plot_flattening, plot_hog, plot_image_row
+from cnnlib.viz.features import (
+    plot_accuracy_vs_shift,
+    plot_accuracy_vs_train_size,
+    plot_filters,
+    plot_flattening,
+    plot_hog,
+    plot_image_row,
+)
+from cnnlib.viz.layout import COLUMN_WIDTH
+from cnnlib.viz.tables import Table, layer_table
 from cnnlib.viz.flip import plot_flip
 from cnnlib.viz.grid import HIGHLIGHT, draw_grid
 from cnnlib.viz.learning import plot_learned_kernel
@@ -19,12 +28,16 @@ from cnnlib.viz.table import markdown_table
 from cnnlib.viz.training import plot_augmentations, plot_histories, plot_softmax
 
 __all__ = [
+    "COLUMN_WIDTH",
     "HIGHLIGHT",
+    "Table",
     "draw_grid",
     "layer_sizes",
     "markdown_table",
     "pixel_use",
+    "layer_table",
     "plot_accuracy_vs_shift",
+    "plot_accuracy_vs_train_size",
     "plot_augmentations",
     "plot_conv1x1",
     "plot_conv_ratios",

@@ -5,6 +5,8 @@ from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 
+from cnnlib.viz.layout import COLUMN_WIDTH
+
 __all__ = ["finish", "plot_series"]
 
 _MARKERS = "osD^vP*X"  # markers tell the lines apart in grayscale too
@@ -21,7 +23,7 @@ def plot_series(x: Sequence[float], series: Mapping[str, Sequence[float]], *, ti
     """
     caller, values_name, points_name = names
     x = list(x)
-    fig, ax = plt.subplots(figsize=(9.5, 4))
+    fig, ax = plt.subplots(figsize=(COLUMN_WIDTH, 4.2), layout="constrained")
     for i, (name, values) in enumerate(series.items()):
         if len(values) != len(x):
             raise ValueError(f"{caller}: {name!r} has {len(values)} {values_name} for {len(x)} {points_name}.")
@@ -33,7 +35,6 @@ def plot_series(x: Sequence[float], series: Mapping[str, Sequence[float]], *, ti
 
 
 def finish(fig: plt.Figure, ax: plt.Axes) -> plt.Figure:
-    """Legend outside the axes on the right, tight layout."""
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    fig.tight_layout()
+    """The legend below the axes, in two columns, inside the figure's width."""
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=2, fontsize=9)
     return fig

@@ -16,6 +16,7 @@ import torch
 
 from cnnlib.equivariance import shift as shift_images
 from cnnlib.viz.curves import finish, plot_series
+from cnnlib.viz.layout import COLUMN_WIDTH
 
 __all__ = ["plot_equivariance", "plot_equivariance_curves"]
 
@@ -23,7 +24,10 @@ __all__ = ["plot_equivariance", "plot_equivariance_curves"]
 @torch.no_grad()
 def plot_equivariance(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, shifts: tuple[int, int], *,
                       stride: int = 1, channel: int = 0, circular: bool = True, title: str = "") -> plt.Figure:
-    """Five panels: ``x``, ``T(x)``, ``f(T(x))``, ``T(f(x))`` and the difference.
+    """Five panels: ``x`` and ``T(x)`` above; ``f(T(x))``, ``T(f(x))`` and their difference below.
+
+    Inputs are drawn in grey (0 black, 1 white); feature maps on one shared
+    colour scale (diverging around 0 when they take both signs).
 
     Args:
         f: a map from ``(1, C, H, W)`` images to ``(1, C', H', W')`` feature maps.
@@ -45,9 +49,11 @@ def plot_equivariance(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor
     out_of_moved = f(moved)[0, channel]
     moved_out = shift_images(f(x), (math.floor(dy / stride), math.floor(dx / stride)), circular=circular)[0, channel]
     diff = out_of_moved - moved_out
-    fig, axes = plt.subplots(1, 5, figsize=(15, 3.4))
+    fig, grid = plt.subplots(2, 3, figsize=(COLUMN_WIDTH, 5.6), layout="constrained")
+    axes = [grid[0, 0], grid[0, 1], grid[1, 0], grid[1, 1], grid[1, 2]]
+    grid[0, 2].axis("off")
     panels = [(x[0, 0], "input x"), (moved[0, 0], f"T(x): moved by {(dy, dx)}"),
-              (out_of_moved, "f(T(x))"), (moved_out, f"T(f(x)): moved by {(dy // stride, dx // stride)}")]
+              (out_of_moved, "f(T(x))"), (moved_out, f"T(f(x)), moved {(dy // stride, dx // stride)}")]
     low = min(float(out_of_moved.min()), float(moved_out.min()))
     high = max(float(out_of_moved.max()), float(moved_out.max()))
     signed = low < 0  # signed responses (an edge filter) get a diverging map centred on 0
@@ -55,22 +61,24 @@ def plot_equivariance(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor
         low, high = -max(-low, high), max(-low, high)
     for i, (ax, (image, name)) in enumerate(zip(axes, panels)):
         if i < 2:
-            ax.imshow(image.cpu().numpy(), cmap="gray")
+            ax.imshow(image.cpu().numpy(), cmap="gray", vmin=0.0, vmax=1.0)
         else:
             shown = ax.imshow(image.cpu().numpy(), cmap="RdBu_r" if signed else "viridis", vmin=low, vmax=high)
         ax.set_title(name, fontsize=10)
-    for ax in axes[2:4]:
-        fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.03)
+    fig.colorbar(shown, ax=axes[2:4], location="bottom", shrink=0.7, label="response")
     largest = float(diff.abs().max())
     bound = max(largest, float(high - low) * 1e-3, 1e-12)  # an all-zero difference shows as white
     shown = axes[4].imshow(diff.cpu().numpy(), cmap="RdBu_r", vmin=-bound, vmax=bound)
-    axes[4].set_title(f"difference (max |d| = {largest:.2g})", fontsize=10)
-    fig.colorbar(shown, ax=axes[4], fraction=0.046, pad=0.03)
+    axes[4].set_title(f"difference\n(max |d| = {largest:.2g})", fontsize=10)
+    fig.colorbar(shown, ax=axes[4], location="bottom", shrink=0.9, label="difference")
     for ax in axes:
         ax.set_xlabel("column")
     axes[0].set_ylabel("row")
+    axes[2].set_ylabel("row")
+    grid[0, 2].text(0.0, 0.5, "top: the input and its shift\n(grey, 0 black, 1 white)\n\n"
+                    "bottom: f of the shifted input,\nthe shifted output of f,\nand their difference",
+                    va="center", fontsize=9, transform=grid[0, 2].transAxes)
     fig.suptitle(title or "Is f equivariant? Compare f(T(x)) with T(f(x))")
-    fig.tight_layout()
     return fig
 
 

@@ -7,6 +7,8 @@
 * :func:`plot_flattening` shows an image, the vector an MLP receives, and
   the same vector with its pixels in a fixed random order.
 * :func:`plot_filters` draws the kernels of a convolution layer.
+* :func:`plot_accuracy_vs_train_size` draws test accuracy against the
+  number of training images, one line per model, seeds' range shaded.
 """
 from __future__ import annotations
 
@@ -17,8 +19,16 @@ import numpy as np
 import torch
 
 from cnnlib.viz.curves import finish, plot_series
+from cnnlib.viz.layout import COLUMN_WIDTH
 
-__all__ = ["plot_image_row", "plot_hog", "plot_accuracy_vs_shift", "plot_flattening", "plot_filters"]
+__all__ = [
+    "plot_accuracy_vs_shift",
+    "plot_accuracy_vs_train_size",
+    "plot_filters",
+    "plot_flattening",
+    "plot_hog",
+    "plot_image_row",
+]
 
 
 def _gray(image: torch.Tensor | np.ndarray) -> np.ndarray:
@@ -37,7 +47,7 @@ def plot_image_row(images: torch.Tensor | Sequence, titles: Sequence[str] | None
         images: ``(N, 1, H, W)`` or ``(N, H, W)`` tensor, or a list of images.
         titles: one title per image.
         suptitle: the figure's title.
-        size: inches per image.
+        size: inches per image, at most (the row never exceeds the column's width).
         vmin, vmax: the gray scale's black and white values.
 
     Returns:
@@ -46,7 +56,8 @@ def plot_image_row(images: torch.Tensor | Sequence, titles: Sequence[str] | None
     images = list(images)
     if titles is not None and len(titles) != len(images):
         raise ValueError(f"plot_image_row: {len(titles)} titles for {len(images)} images.")
-    fig, axes = plt.subplots(1, len(images), figsize=(size * len(images), size * 1.25), squeeze=False)
+    size = min(size, COLUMN_WIDTH / len(images))
+    fig, axes = plt.subplots(1, len(images), figsize=(size * len(images), size * 1.25 + 0.4), squeeze=False)
     for i, (ax, image) in enumerate(zip(axes[0], images)):
         ax.imshow(_gray(image), cmap="gray", vmin=vmin, vmax=vmax)
         ax.set_xticks([])
@@ -76,20 +87,19 @@ def plot_hog(image: torch.Tensor | np.ndarray, picture: np.ndarray, *, title: st
     gray = _gray(image)
     if picture.shape != gray.shape:
         raise ValueError(f"plot_hog: the HOG picture {picture.shape} must match the image {gray.shape}.")
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 4.6))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(COLUMN_WIDTH, 3.7), layout="constrained")
     left.imshow(gray, cmap="gray", vmin=0, vmax=1)
     left.set_title("input (grayscale)")
     drawn = picture[picture > 0]
     # A few very strong edges would set the scale and leave the rest dark: clip at the 99th percentile.
     top = float(np.quantile(drawn, 0.99)) if drawn.size else 1.0
     shown = right.imshow(np.clip(picture, 0, top), cmap="viridis", vmin=0, vmax=top)
-    right.set_title("orientation histograms" + (f", {cell[0]}x{cell[1]}-pixel cells" if cell else ""))
-    fig.colorbar(shown, ax=right, fraction=0.046, pad=0.03, label="bin weight (clipped at 99th percentile)")
+    right.set_title("orientation histograms" + (f",\n{cell[0]}x{cell[1]}-pixel cells" if cell else ""))
+    fig.colorbar(shown, ax=right, shrink=0.85, label="bin weight (clipped at\nthe 99th percentile)")
     for ax in (left, right):
         ax.set_xlabel("column")
         ax.set_ylabel("row")
     fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
@@ -137,14 +147,14 @@ def plot_flattening(image: torch.Tensor, permutation: torch.Tensor | None = None
         if sorted(order.tolist()) != list(range(height * width)):
             raise ValueError(f"plot_flattening: permutation must hold each index 0..{height * width - 1} once.")
     panels = 2 if order is not None else 1
-    fig = plt.figure(figsize=(4.2 * panels + 2, 5.6))
+    fig = plt.figure(figsize=(min(COLUMN_WIDTH, 3.6 * panels), 5.0), layout="constrained")
     grid = fig.add_gridspec(2, panels, height_ratios=[5, 1])
 
     def numbered(ax, pixels, numbers, name):
         ax.imshow(pixels, cmap="gray", vmin=0, vmax=1)
         for i in range(height):
             for j in range(width):
-                ax.text(j, i, str(numbers[i, j]), ha="center", va="center", fontsize=6,
+                ax.text(j, i, str(numbers[i, j]), ha="center", va="center", fontsize=7,
                         color="white" if pixels[i, j] < 0.5 else "black")
         ax.set(title=name, xlabel="column", ylabel="row")
 
@@ -155,10 +165,9 @@ def plot_flattening(image: torch.Tensor, permutation: torch.Tensor | None = None
                  order.reshape(height, width), "same pixels in a fixed random order")
     ax_vec = fig.add_subplot(grid[1, :])
     ax_vec.imshow(gray.reshape(1, -1), cmap="gray", vmin=0, vmax=1, aspect="auto")
-    ax_vec.set(title=f"flattened: the vector of {height * width} numbers an MLP receives", xlabel="input index",
+    ax_vec.set(title=f"flattened: the {height * width} numbers an MLP receives", xlabel="input index",
                yticks=[])
     fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
@@ -179,16 +188,50 @@ def plot_filters(weight: torch.Tensor, *, title: str = "Learned filters", column
         raise ValueError(f"plot_filters expects a conv weight (C_out, C_in, kH, kW); got shape {tuple(w.shape)}.")
     count = w.shape[0]
     rows = -(-count // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(1.3 * columns + 1, 1.35 * rows + 0.6), squeeze=False)
+    side = min(1.3, (COLUMN_WIDTH - 0.9) / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(side * columns + 0.9, (side + 0.25) * rows + 0.6),
+                             squeeze=False, layout="constrained")
     bound = float(w[:, 0].abs().max()) or 1.0
     for k, ax in enumerate(axes.flat):
         ax.set_xticks([])
         ax.set_yticks([])
         if k < count:
             shown = ax.imshow(w[k, 0].numpy(), cmap="RdBu_r", vmin=-bound, vmax=bound)
-            ax.set_title(f"filter {k}", fontsize=8)
+            ax.set_title(f"filter {k}", fontsize=9)
         else:
             ax.axis("off")
-    fig.colorbar(shown, ax=axes.ravel().tolist(), fraction=0.03, pad=0.02, label="weight")
+    fig.colorbar(shown, ax=axes.ravel().tolist(), shrink=0.9, label="weight")
     fig.suptitle(title)
     return fig
+
+
+def plot_accuracy_vs_train_size(sizes: Sequence[int], accuracies: Mapping[str, torch.Tensor | np.ndarray], *,
+                                title: str = "Test accuracy against the size of the training set") -> plt.Figure:
+    """Mean test accuracy over seeds against the training-set size, with the seeds' range shaded.
+
+    Args:
+        sizes: training-set sizes (drawn on a log scale).
+        accuracies: model name -> ``(len(sizes), seeds)`` accuracies in 0..1
+            (from :func:`cnnlib.train.accuracy_vs_train_size`).
+        title: the figure's title.
+
+    Returns:
+        The figure.
+    """
+    sizes = list(sizes)
+    fig, ax = plt.subplots(figsize=(COLUMN_WIDTH, 3.8), layout="constrained")
+    for i, (name, values) in enumerate(accuracies.items()):
+        values = 100 * np.asarray(values, dtype=float).reshape(len(sizes), -1) if len(values) == len(sizes) else None
+        if values is None:
+            raise ValueError(f"plot_accuracy_vs_train_size: {name!r} needs one row of accuracies per size "
+                             f"({len(sizes)}).")
+        ax.plot(sizes, values.mean(axis=1), marker="osD^"[i % 4], color=f"C{i}",
+                label=f"{name} (mean of {values.shape[1]} seeds)")
+        ax.fill_between(sizes, values.min(axis=1), values.max(axis=1), color=f"C{i}", alpha=0.2,
+                        label=f"{name}: lowest to highest seed")
+    ax.set_xscale("log")
+    ax.set_xticks(sizes, [f"{s:,}" for s in sizes])
+    ax.minorticks_off()
+    ax.set(title=title, xlabel="training images (log scale)", ylabel="test accuracy (%)")
+    ax.grid(alpha=0.3)
+    return finish(fig, ax)

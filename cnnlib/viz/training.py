@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from cnnlib.losses import softmax
+from cnnlib.viz.layout import COLUMN_WIDTH
 
 __all__ = ["plot_softmax", "plot_augmentations", "plot_histories"]
 
@@ -39,21 +40,20 @@ def plot_softmax(logits: torch.Tensor, class_names: Sequence[str] | None = None,
     if len(names) != len(z):
         raise ValueError(f"plot_softmax: {len(names)} class names for {len(z)} logits.")
     panels = 1 + len(temperatures)
-    fig, axes = plt.subplots(1, panels, figsize=(3.6 * panels, 3.4))
+    fig, axes = plt.subplots(1, panels, figsize=(min(COLUMN_WIDTH, 2.6 * panels), 3.3), layout="constrained")
     positions = range(len(z))
     axes[0].bar(positions, z.numpy(), color=["C3" if v < 0 else "C0" for v in z.tolist()])
     axes[0].axhline(0, color="black", linewidth=0.8)
-    axes[0].set(title="logits z (any real numbers)", xlabel="class", ylabel="logit")
+    axes[0].set(title="logits z", xlabel="class", ylabel="logit")
     for ax, temperature in zip(axes[1:], temperatures):
         p = softmax(z / temperature)
         ax.bar(positions, p.numpy(), color="C0")
         top = int(p.argmax())
-        ax.set(title=f"softmax(z / {temperature:g}): top p = {float(p[top]):.2f}", xlabel="class",
-               ylabel="probability", ylim=(0, 1))
+        name = "softmax(z)" if temperature == 1 else f"softmax(z / {temperature:g})"
+        ax.set(title=f"{name}\ntop p = {float(p[top]):.2f}", xlabel="class", ylabel="probability", ylim=(0, 1))
     for ax in axes:
         ax.set_xticks(list(positions), names, rotation=45 if max(map(len, names)) > 2 else 0)
     fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
@@ -78,7 +78,9 @@ def plot_augmentations(images: torch.Tensor, transform: Callable[[torch.Tensor],
     state = torch.get_rng_state()
     torch.manual_seed(seed)
     try:
-        fig, axes = plt.subplots(rows, copies + 1, figsize=(1.5 * (copies + 1), 1.6 * rows + 0.4), squeeze=False)
+        side = min(1.5, COLUMN_WIDTH / (copies + 1))
+        fig, axes = plt.subplots(rows, copies + 1, figsize=(side * (copies + 1), (side + 0.15) * rows + 0.5),
+                                 squeeze=False, layout="constrained")
         for r in range(rows):
             panels = [images[r]] + [transform(images[r]) for _ in range(copies)]
             for c, (ax, image) in enumerate(zip(axes[r], panels)):
@@ -86,11 +88,10 @@ def plot_augmentations(images: torch.Tensor, transform: Callable[[torch.Tensor],
                 ax.set_xticks([])
                 ax.set_yticks([])
                 if r == 0:
-                    ax.set_title("original" if c == 0 else f"augmented {c}", fontsize=9)
+                    ax.set_title("original" if c == 0 else f"copy {c}", fontsize=9)
     finally:
         torch.set_rng_state(state)  # drawing the figure must not change what a later training run sees
     fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
@@ -108,7 +109,7 @@ def plot_histories(histories: Mapping[str, object], *, title: str = "Training ru
     Returns:
         The figure.
     """
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 3.8))
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(COLUMN_WIDTH, 4.0), layout="constrained")
     for i, (name, history) in enumerate(histories.items()):
         colour = f"C{i}"
         if not history.val_acc:
@@ -123,7 +124,6 @@ def plot_histories(histories: Mapping[str, object], *, title: str = "Training ru
     ax_acc.set(title="Accuracy", xlabel="epoch", ylabel="accuracy", ylim=(0, 1.02))
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
-    ax_acc.legend(loc="lower right", fontsize=8)
+    fig.legend(*ax_acc.get_legend_handles_labels(), loc="outside lower center", ncols=2, fontsize=9)
     fig.suptitle(title)
-    fig.tight_layout()
     return fig

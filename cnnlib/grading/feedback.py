@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from cnnlib.grading.evaluate import CaseResult, expected_value, judge_case, to_plain_state_dict
 from cnnlib.grading.forbid import guarded_call
+from cnnlib.grading.protocol import Status, classify_call
 from cnnlib.grading.registry import Exercise, get_exercise
 
 __all__ = ["CheckReport", "check", "run_visible"]
@@ -100,7 +101,7 @@ class CheckReport:
 
 
 def _is_stub_error(exc: BaseException, exercise: Exercise) -> bool:
-    return isinstance(exc, NotImplementedError) and f"exercise {exercise.id}" in str(exc)
+    return classify_call(exc, exercise.id).status == Status.NOT_ATTEMPTED
 
 
 def run_visible(exercise: Exercise, fn) -> CheckReport:
@@ -113,24 +114,12 @@ def run_visible(exercise: Exercise, fn) -> CheckReport:
     for case in exercise.visible():
         expected = expected_value(exercise, case)
         guard = guarded_call(fn, copy.deepcopy(case.args), copy.deepcopy(case.kwargs), exercise.forbidden)
-        if guard.error is not None and _is_stub_error(guard.error, exercise) and not guard.violations:
-            report.results.append(judge_case(exercise, case, expected, status="not attempted"))
-            continue
-        if guard.error is not None:
-            err = guard.error
-            where = ""
-            tb = err.__traceback__
-            while tb is not None:
-                if tb.tb_frame.f_code.co_filename.startswith("<"):
-                    where = f" (line {tb.tb_lineno} of your cell)"
-                tb = tb.tb_next
-            report.results.append(judge_case(exercise, case, expected, status="error",
-                                             error=f"{type(err).__name__}: {err}{where}",
-                                             violations=guard.violations))
-            continue
-        value = to_plain_state_dict(guard.value) if exercise.returns == "state_dict" else guard.value
-        report.results.append(judge_case(exercise, case, expected, status="ok", value=value,
-                                         violations=guard.violations))
+        outcome = classify_call(guard.error, exercise.id)
+        value = None
+        if outcome.status == Status.OK:
+            value = to_plain_state_dict(guard.value) if exercise.returns == "state_dict" else guard.value
+        report.results.append(judge_case(exercise, case, expected, status=outcome.status, value=value,
+                                         error=outcome.error, violations=guard.violations))
     return report
 
 

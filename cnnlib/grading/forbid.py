@@ -44,7 +44,7 @@ from typing import Any, Callable, Iterator
 from torch.utils._python_dispatch import TorchDispatchMode
 
 __all__ = ["ForbiddenCallError", "GuardResult", "OperatorRecorder", "guarded_call", "watch_cells", "scan_source",
-           "TAMPER_NAMES", "other_threads"]
+           "TAMPER_NAMES", "other_threads", "prepare"]
 
 #: Names that only code tampering with the grader or the tripwires uses.
 TAMPER_NAMES = (
@@ -115,6 +115,12 @@ class _Rules:
 
     @classmethod
     def parse(cls, forbid: tuple[str, ...]) -> "_Rules":
+        if forbid not in _PARSED:
+            _PARSED[forbid] = cls._parse(forbid)
+        return _PARSED[forbid]
+
+    @classmethod
+    def _parse(cls, forbid: tuple[str, ...]) -> "_Rules":
         modules, paths, codes, builtins, aten = [], [], {}, {}, []
         for entry in forbid:
             if entry.startswith("aten::"):
@@ -146,6 +152,10 @@ class _Rules:
             if filename == path or (path.endswith(os.sep) and filename.startswith(path)):
                 return rule
         return None
+
+
+_PARSED: dict[tuple[str, ...], _Rules] = {}
+_REAL: dict[str, str] = {}  # co_filename -> its real path
 
 
 def _resolve(dotted: str) -> Any:
@@ -200,7 +210,17 @@ def _from_torch(frame) -> bool:
     steps run under ``DisableTorchFunctionSubclass``); only a call made from
     outside ``torch`` counts as tampering.
     """
-    return frame is not None and os.path.realpath(frame.f_code.co_filename).startswith(_TORCH_DIR)
+    return frame is not None and _Hook._real(frame.f_code.co_filename).startswith(_TORCH_DIR)
+
+
+def prepare(forbid: tuple[str, ...]) -> None:
+    """Parse ``forbid`` now, and learn where every loaded module's code lives (the sandbox
+    server does this once, before forking the children)."""
+    _Rules.parse(tuple(forbid))
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if isinstance(path, str):
+            _Hook._real(path)
 
 
 def other_threads() -> int:
@@ -231,12 +251,12 @@ class _Hook:
     def __init__(self, rules: _Rules, note: Callable[[str], None], threads_allowed: bool):
         self.rules, self.note, self.threads_allowed = rules, note, threads_allowed
         self.hits: set[str] = set()
-        self.files: dict[str, str] = {}
 
-    def _real(self, filename: str) -> str:
-        if filename not in self.files:
-            self.files[filename] = os.path.realpath(filename) if not filename.startswith("<") else filename
-        return self.files[filename]
+    @staticmethod
+    def _real(filename: str) -> str:
+        if filename not in _REAL:
+            _REAL[filename] = os.path.realpath(filename) if not filename.startswith("<") else filename
+        return _REAL[filename]
 
     def __call__(self, frame, event, arg):
         if frame.f_code.co_filename == _OWN_FILE:
@@ -360,8 +380,7 @@ class CellWatch:
                 return
             student = caller is not None and caller.f_code.co_filename.startswith("<") and \
                 not caller.f_code.co_filename.startswith("<frozen")
-            if student and code.co_name != "<module>" and \
-                    os.path.realpath(code.co_filename).startswith(self._grading):
+            if student and code.co_name != "<module>" and _Hook._real(code.co_filename).startswith(self._grading):
                 self.violations(f"a cell called the grader's own {code.co_qualname} (cnnlib.grading is not allowed)")
             _tamper_on_call(frame, self.violations)
         elif event == "c_call":

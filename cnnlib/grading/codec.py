@@ -191,7 +191,7 @@ def _read_npy(f, size: int) -> np.ndarray:
         raise ValueError("an object array (refused)")
     count = int(np.prod(shape, dtype=np.int64)) if shape else 1
     nbytes = count * dtype.itemsize
-    if count < 0 or nbytes > size:
+    if count < 0 or nbytes > size - f.tell():
         raise ValueError(f"an array of shape {shape} and dtype {dtype} does not fit its {size} bytes")
     data = f.read(nbytes)
     if len(data) != nbytes:
@@ -307,7 +307,7 @@ class ResultWriter:
 
 
 _SEALED: dict = {}
-_SNAPSHOTS: list[tuple[dict, dict]] = []
+_SNAPSHOTS: list[tuple[Any, dict, bool]] = []
 
 
 def seal(*functions: Callable) -> None:
@@ -321,15 +321,17 @@ def seal(*functions: Callable) -> None:
 
     for fn in (_dumps, _npy, _stored_zip, _intact, encode, ResultWriter.value, ResultWriter.record, ResultWriter.write, *functions):
         _SEALED[fn] = fn.__code__
-    _SNAPSHOTS[:] = [(d, dict(d)) for d in (vars(builtins), globals(), torch.Tensor.__dict__)]
-    _SNAPSHOTS.append((vars(np), {"array": np.array}))
+    _SNAPSHOTS[:] = [(d, dict(d), True) for d in (vars(builtins), globals(), torch.Tensor.__dict__)]
+    _SNAPSHOTS.append((vars(np), {"array": np.array}, False))
 
 
 def _intact() -> bool:
     for fn, code in _SEALED.items():
         if fn.__code__ is not code:
             return False
-    for live, saved in _SNAPSHOTS:
+    for live, saved, whole in _SNAPSHOTS:
+        if whole and len(live) != len(saved):  # something added (a method shadowing a C one)
+            return False
         for key, value in saved.items():
             if live.get(key, _intact) is not value:
                 return False

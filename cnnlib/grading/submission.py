@@ -105,7 +105,7 @@ def student_ids(paths: list[Path]) -> dict[Path, str]:
     absolute = [Path(os.path.abspath(p)) for p in paths]
     base = Path(os.path.commonpath([str(p.parent) for p in absolute])) if absolute else Path("/")
     rel = {p: a.relative_to(base).with_suffix("").parts for p, a in zip(paths, absolute)}
-    seen = Counter(rel.values())
+    seen = Counter(a.relative_to(base).with_suffix("").parts for a in absolute)
     twice = [Path(*parts) for parts, n in seen.items() if n > 1]
     if twice:
         raise ValueError(f"the same submission was given twice: {', '.join(map(str, twice[:3]))}")

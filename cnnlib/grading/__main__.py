@@ -72,6 +72,56 @@ def _save(book: dict, args: argparse.Namespace, verb: str) -> int:
     return 0
 
 
+def _isolation_note() -> None:
+    from cnnlib.grading.sandbox import is_root, user_namespaces_work
+
+    if is_root():
+        return
+    if user_namespaces_work():
+        print("note: not running as root, so submissions run as your own user, in a user namespace and a PID "
+              "namespace of their own: no network, the hidden tests and submission folders unmounted, every file "
+              "read-only outside the submission's own directory, no other process visible. As root, each job "
+              "slot also gets a user of its own.", file=sys.stderr)
+    else:
+        print("warning: not running as root and user namespaces are not available here, so "
+              "submissions run as your own user and can read (and change) your files, hidden tests "
+              "included, and signal your processes; grade as root (e.g. in a container) to isolate them.",
+              file=sys.stderr)
+
+
+def _grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``grade``: check the arguments, grade, save."""
+    from cnnlib.grading.grader import GradeConfig, grade, load_hidden_tests, select_shard, student_ids
+    from cnnlib.grading.sandbox import Limits
+
+    submissions = list(args.submissions) + _listed(args.list)
+    if not submissions:
+        parser.error("no submissions: name them, or pass --list FILE")
+    missing = [str(p) for p in submissions if not os.path.lexists(p)]
+    if missing:
+        parser.error(f"no such file: {', '.join(missing)}")
+    try:
+        names = student_ids(submissions)
+    except ValueError as exc:
+        parser.error(str(exc))
+    try:
+        hidden = load_hidden_tests(args.tests)
+    except (OSError, KeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    _isolation_note()
+    config = GradeConfig(exercises=args.exercises, limits=Limits(timeout=args.timeout, memory_mb=args.memory_mb),
+                         cell_timeout=args.cell_timeout, call_timeout=args.call_timeout, hidden=hidden, jobs=args.jobs)
+    paths = select_shard(submissions, args.shard)
+    try:
+        book = grade(paths, config, progress=None if args.quiet else (lambda s: print(s, file=sys.stderr)),
+                     names=names)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return _save(book, args, "graded")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cnnlib.grading", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -132,44 +182,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {target}")
         return 0
     if args.command == "grade":
-        from cnnlib.grading.grader import GradeConfig, grade, load_hidden_tests, select_shard, student_ids
-        from cnnlib.grading.sandbox import Limits, is_root, user_namespaces_work
-
-        submissions = list(args.submissions) + _listed(args.list)
-        if not submissions:
-            parser.error("no submissions: name them, or pass --list FILE")
-        missing = [str(p) for p in submissions if not os.path.lexists(p)]
-        if missing:
-            parser.error(f"no such file: {', '.join(missing)}")
-        try:
-            names = student_ids(submissions)
-        except ValueError as exc:
-            parser.error(str(exc))
-        try:
-            hidden = load_hidden_tests(args.tests)
-        except (OSError, KeyError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        if not is_root():
-            if user_namespaces_work():
-                print("note: not running as root, so submissions run as your own user, in a user namespace: "
-                      "no network, the hidden tests and submission folders unmounted, every file read-only "
-                      "outside the submission's own directory. As root, each job slot also gets a user of "
-                      "its own.", file=sys.stderr)
-            else:
-                print("warning: not running as root and user namespaces are not available here, so "
-                      "submissions run as your own user and can read (and change) your files, hidden tests "
-                      "included; grade as root (e.g. in a container) to isolate them.", file=sys.stderr)
-        config = GradeConfig(exercises=args.exercises, limits=Limits(timeout=args.timeout, memory_mb=args.memory_mb),
-                             cell_timeout=args.cell_timeout, call_timeout=args.call_timeout, hidden=hidden, jobs=args.jobs)
-        paths = select_shard(submissions, args.shard)
-        try:
-            book = grade(paths, config, progress=None if args.quiet else (lambda s: print(s, file=sys.stderr)),
-                         names=names)
-        except ValueError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        return _save(book, args, "graded")
+        return _grade(args, parser)
     if args.command == "merge":
         from cnnlib.grading.grader import merge
 

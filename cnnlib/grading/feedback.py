@@ -21,8 +21,10 @@ __all__ = ["CheckReport", "check", "run_visible"]
 # Set by the grader's child process: check cells then do nothing.
 GRADING = False
 
-_MARK = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "forbidden": "FORBIDDEN", "not attempted": "TODO"}
-_COLOUR = {"pass": "#1a7f37", "fail": "#cf222e", "error": "#cf222e", "forbidden": "#cf222e", "not attempted": "#9a6700"}
+_MARK = {Status.PASS: "PASS", Status.FAIL: "FAIL", Status.ERROR: "ERROR", Status.FORBIDDEN: "FORBIDDEN",
+         Status.NOT_ATTEMPTED: "TODO"}
+_COLOUR = {Status.PASS: "#1a7f37", Status.FAIL: "#cf222e", Status.ERROR: "#cf222e", Status.FORBIDDEN: "#cf222e",
+           Status.NOT_ATTEMPTED: "#9a6700"}
 
 
 @dataclass
@@ -40,7 +42,7 @@ class CheckReport:
 
     @property
     def attempted(self) -> bool:
-        return not self.problem and all(r.status != "not attempted" for r in self.results)
+        return not self.problem and all(r.status != Status.NOT_ATTEMPTED for r in self.results)
 
     def summary(self) -> str:
         head = f"Exercise {self.exercise_id} ({self.title}): "
@@ -79,8 +81,8 @@ class CheckReport:
 
     def _repr_html_(self) -> str:
         esc = html.escape
-        state = "pass" if self.attempted and self.passed == len(self.results) and not self.problem else \
-            ("not attempted" if not self.attempted and not self.problem else "fail")
+        state = Status.PASS if self.attempted and self.passed == len(self.results) and not self.problem else \
+            (Status.NOT_ATTEMPTED if not self.attempted and not self.problem else Status.FAIL)
         out = [f'<div style="font-family:sans-serif;line-height:1.4">'
                f'<b style="color:{_COLOUR[state]}">{esc(self.summary())}</b>']
         if self.attempted and not self.problem:

@@ -271,7 +271,7 @@ def adversarial_class(save, variant, solved, base, all_pts, zero, expected) -> N
                           "    rows = [sum(_corr(x[i + a], k[a], 0) for a in range(k.shape[0]))\n"
                           "            for i in range(x.shape[0] - k.shape[0] + 1)]\n"
                           "    return torch.tensor(np.array(rows), dtype=torch.float32)",
-        "2.3": routines + "def convolve2d(x, k):\n    x, k = x.numpy().astype('float64'), k.numpy()[::-1].astype('float64')\n"
+        "2.3": routines + "def convolve2d(x, k):\n    x, k = x.numpy().astype('float64'), k.numpy()[::-1, ::-1].astype('float64')\n"
                           "    rows = [sum(_conv(x[i + a], k[a], 0) for a in range(k.shape[0]))\n"
                           "            for i in range(x.shape[0] - k.shape[0] + 1)]\n"
                           "    return torch.tensor(np.array(rows), dtype=torch.float32)"}),

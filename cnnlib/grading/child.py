@@ -30,32 +30,37 @@ INPUT_WAIT_S = 60.0
 EARLY = "a cell asked for the inputs before the cells had finished"
 
 
-class _CappedText:
+# What the notebook's code calls without naming it (IPython's stand-ins, the captured
+# output, the alarm's handler), compiled under a name of their own: the tripwires flag
+# calls into cnnlib.grading's files, and these are not the student's doing.
+_SHELL = '''
+class CappedText:
     """Stands in for stdout/stderr: keeps the first few kilobytes, drops the rest."""
 
-    def __init__(self, cap: int = 4096):
+    def __init__(self, cap=4096):
         self.cap, self.parts, self.size = cap, [], 0
 
-    def write(self, text) -> int:
+    def write(self, text):
         text = str(text)
         if self.size < self.cap:
             self.parts.append(text[: self.cap - self.size])
         self.size += len(text)
         return len(text)
 
-    def flush(self) -> None:
+    def flush(self):
         pass
 
-    def isatty(self) -> bool:
+    def isatty(self):
         return False
 
-    def getvalue(self) -> str:
-        return "".join(self.parts)
+
+def on_alarm(signum, frame):
+    if frame is not None and frame.f_code.co_filename == FORBID_FILE:
+        setitimer(ITIMER_REAL, 0.001)  # never inside a tripwire's hook (Python would drop it): soon after
+        return
+    raise TimeLimit()
 
 
-# IPython's stand-ins, compiled under a name of their own: the cell watch treats them
-# as the notebook's code (it flags calls from cells into cnnlib.grading's files).
-_SHELL = '''
 def _is_expression(code):
     try:
         compile(code, "<magic>", "eval")
@@ -94,24 +99,27 @@ def display(*args, **kwargs):
 '''
 
 
-def _namespace() -> dict:
+def _helpers() -> dict:
+    from cnnlib.grading import forbid
+
+    helpers: dict = {"TimeLimit": TimeLimit, "FORBID_FILE": forbid.__file__, "setitimer": signal.setitimer,
+                     "ITIMER_REAL": signal.ITIMER_REAL}
+    exec(compile(_SHELL, "<grader: helpers>", "exec"), helpers)
+    return helpers
+
+
+def _namespace(helpers: dict) -> dict:
     """The notebook's global namespace, with ``get_ipython`` and ``display``."""
     import builtins
 
-    helpers: dict = {}
-    exec(compile(_SHELL, "<grader: IPython>", "exec"), helpers)
     namespace = {"__name__": "__main__", "__builtins__": builtins, "display": helpers["display"]}
     shell = helpers["Shell"](namespace)
-    namespace["get_ipython"] = eval(compile("lambda: shell", "<grader: IPython>", "eval"), {"shell": shell})
+    namespace["get_ipython"] = eval(compile("lambda: shell", "<grader: helpers>", "eval"), {"shell": shell})
     return namespace
 
 
 def _alarm(seconds: float) -> None:
     signal.setitimer(signal.ITIMER_REAL, max(0.0, seconds))
-
-
-def _on_alarm(signum, frame):
-    raise TimeLimit()
 
 
 def _read_json(name: str):
@@ -122,12 +130,13 @@ def _read_json(name: str):
 
 
 # ------------------------------------------------------------------ 1. cells
-def _run_cell(index: int, source: str, namespace: dict, limit: float, transform) -> str:
-    """Run one cell; return its error line ('' if it ran)."""
+def _run_cell(index: int, source: str, namespace: dict, limit: float, transform, watch) -> str:
+    """Run one cell under ``watch``; return its error line ('' if it ran)."""
     try:
         _alarm(limit)
         code = compile(transform(source), f"<cell {index}>", "exec")
-        exec(code, namespace)
+        with watch:
+            exec(code, namespace)
         return ""
     except TimeLimit:
         return f"cell {index}: stopped after {limit:.0f} s"
@@ -153,13 +162,13 @@ def _run_cells(task: Task, namespace: dict, pid: int) -> tuple[list[str], list[s
             return source  # compile() reports the syntax error
 
     errors = []
-    with watch_cells(allowed=(feedback.check,)) as watch:
-        for index, source in task.cells:
-            error = _run_cell(int(index), str(source), namespace, task.cell_time_limit, transform)
-            if error:
-                errors.append(error)
-            if os.getpid() != pid:  # a forked copy of this process: it must not report
-                os._exit(0)
+    watch = watch_cells(allowed=(feedback.check,))
+    for index, source in task.cells:
+        error = _run_cell(int(index), str(source), namespace, task.cell_time_limit, transform, watch)
+        if error:
+            errors.append(error)
+        if os.getpid() != pid:  # a forked copy of this process: it must not report
+            os._exit(0)
     return errors, list(watch.violations)
 
 
@@ -294,11 +303,12 @@ def run(req: ChildRequest) -> int:
     writer = codec.ResultWriter()
     clock["imported"] = time.monotonic()
 
-    out_text = _CappedText()
+    helpers = _helpers()
+    out_text = helpers["CappedText"]()
     real_stdout, real_stderr = sys.stdout, sys.stderr
     sys.stdout = sys.stderr = out_text
-    signal.signal(signal.SIGALRM, _on_alarm)
-    namespace = _namespace()
+    signal.signal(signal.SIGALRM, helpers["on_alarm"])
+    namespace = _namespace(helpers)
     try:
         cell_errors, refused = _run_cells(task, namespace, pid)
         clock["cells"] = time.monotonic()

@@ -321,8 +321,12 @@ def seal(*functions: Callable) -> None:
 
     for fn in (_dumps, _npy, _stored_zip, _intact, encode, ResultWriter.value, ResultWriter.record, ResultWriter.write, *functions):
         _SEALED[fn] = fn.__code__
-    _SNAPSHOTS[:] = [(d, dict(d), True) for d in (vars(builtins), globals(), torch.Tensor.__dict__)]
+    _SNAPSHOTS[:] = [(d, dict(d), True) for d in (vars(builtins), globals())]
     _SNAPSHOTS.append((vars(np), {"array": np.array}, False))
+    _SNAPSHOTS.append((torch.Tensor, {n: getattr(torch.Tensor, n) for n in _TENSOR_METHODS}, False))
+
+
+_TENSOR_METHODS = ("detach", "cpu", "float", "resolve_conj", "resolve_neg", "contiguous", "numpy")
 
 
 def _intact() -> bool:
@@ -330,9 +334,10 @@ def _intact() -> bool:
         if fn.__code__ is not code:
             return False
     for live, saved, whole in _SNAPSHOTS:
-        if whole and len(live) != len(saved):  # something added (a method shadowing a C one)
+        if whole and len(live) != len(saved):  # a name added, e.g. a built-in shadowed
             return False
+        get = live.get if isinstance(live, dict) else (lambda key, default: getattr(live, key, default))
         for key, value in saved.items():
-            if live.get(key, _intact) is not value:
+            if get(key, _intact) is not value:
                 return False
     return True

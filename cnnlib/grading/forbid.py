@@ -43,6 +43,8 @@ from typing import Any, Callable, Iterator
 
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from cnnlib.grading.protocol import TimeLimit
+
 __all__ = ["ForbiddenCallError", "GuardResult", "OperatorRecorder", "guarded_call", "watch_cells", "scan_source",
            "TAMPER_NAMES", "other_threads", "prepare"]
 
@@ -112,6 +114,7 @@ class _Rules:
     codes: dict[Any, str]
     builtins: dict[int, str]
     aten: re.Pattern | None
+    hits_of_code: dict = field(default_factory=dict)  # code object -> file_hit's answer
 
     @classmethod
     def parse(cls, forbid: tuple[str, ...]) -> "_Rules":
@@ -228,21 +231,38 @@ def other_threads() -> int:
     return len(sys._current_frames()) - 1
 
 
+_TAMPER_CODE: dict = {}  # code object -> whether its name is one tampering uses
+_TAMPER_C: dict = {}  # (type of the owner, name) of a C function -> its tamper note, or ""
+
+
 def _tamper_on_call(frame, note: Callable[[str], None]) -> None:
     code = frame.f_code
+    suspicious = _TAMPER_CODE.get(code)
+    if suspicious is None:
+        suspicious = _TAMPER_CODE[code] = bool(_TAMPER_RE.search(code.co_name))
+    if not suspicious:
+        return
     caller = frame.f_back
-    if _TAMPER_RE.search(code.co_name) and not _from_torch(caller) and \
-            (caller is None or caller.f_code.co_filename != _OWN_FILE):
+    if not _from_torch(caller) and (caller is None or caller.f_code.co_filename != _OWN_FILE):
         note(f"tampered with the checker ({code.co_name})")
 
 
+def _c_verdict(arg) -> str:
+    owner = getattr(arg, "__self__", None)
+    name = getattr(arg, "__name__", "")
+    if isinstance(owner, types.CodeType) and name in ("replace", "__replace__"):
+        return "tampered with the checker (rebuilt a code object)"
+    full = _call_name(arg)
+    return f"tampered with the checker ({full})" if _TAMPER_RE.search(full) else ""
+
+
 def _tamper_on_c_call(frame, arg, note: Callable[[str], None]) -> None:
-    if isinstance(getattr(arg, "__self__", None), types.CodeType) and \
-            getattr(arg, "__name__", "") in ("replace", "__replace__"):
-        note("tampered with the checker (rebuilt a code object)")
-    name = _call_name(arg)
-    if _TAMPER_RE.search(name) and not _from_torch(frame):
-        note(f"tampered with the checker ({name})")
+    key = (type(getattr(arg, "__self__", None)), getattr(arg, "__name__", ""))
+    verdict = _TAMPER_C.get(key)
+    if verdict is None:
+        verdict = _TAMPER_C[key] = _c_verdict(arg)
+    if verdict and not _from_torch(frame):
+        note(verdict)
 
 
 class _Hook:
@@ -268,7 +288,9 @@ class _Hook:
 
     def _on_call(self, frame) -> None:
         code = frame.f_code
-        hit = self.rules.file_hit(self._real(code.co_filename))
+        hit = self.rules.hits_of_code.get(code, False)
+        if hit is False:
+            hit = self.rules.hits_of_code[code] = self.rules.file_hit(self._real(code.co_filename))
         if hit:
             if hit not in self.hits:
                 self.hits.add(hit)
@@ -292,18 +314,24 @@ class _Hook:
 
 
 @contextmanager
-def _profiled(hook: _Hook, note: Callable[[str], None]) -> Iterator[None]:
-    """Install ``hook`` on this thread and on threads started meanwhile; restore after."""
+def _profiled(hook: Callable, note: Callable[[str], None]) -> Iterator[dict]:
+    """Install ``hook`` on this thread and on threads started meanwhile; restore after.
+    Python drops a hook that raises, as a time limit's exception can while the hook runs:
+    the caller sets ``state["interrupted"]`` then, and a dropped hook is not tampering."""
     previous, previous_threads = sys.getprofile(), threading.getprofile()
+    state = {"interrupted": False}
     threading.setprofile(hook)
     sys.setprofile(hook)
     try:
-        yield
+        yield state
+    except TimeLimit:
+        state["interrupted"] = True
+        raise
     finally:
         still_ours = sys.getprofile() is hook
         sys.setprofile(previous)
         threading.setprofile(previous_threads)
-        if not still_ours:
+        if not still_ours and not state["interrupted"]:
             note("tampered with the checker (the profile hook was replaced)")
 
 
@@ -344,11 +372,12 @@ def guarded_call(fn: Callable, args: tuple, kwargs: dict, forbid: tuple[str, ...
     if mode is not None:
         mode.__enter__()
     try:
-        with _profiled(hook, note):
+        with _profiled(hook, note) as state:
             try:
                 result.value = fn(*args, **kwargs)
             except BaseException as exc:  # the student's error, reported as feedback
                 result.error = exc
+                state["interrupted"] = isinstance(exc, TimeLimit)
     finally:
         if mode is not None:
             try:
@@ -360,30 +389,47 @@ def guarded_call(fn: Callable, args: tuple, kwargs: dict, forbid: tuple[str, ...
     return result
 
 
+# The C functions a cell could tamper with (the dispatch mode and the profiler are
+# only on during calls; a replaced profile hook is noticed when the cell ends).
+_CELL_C_NAMES = frozenset({"replace", "__replace__", "setprofile", "settrace", "_disable_profiler",
+                           "_enable_profiler", "_set_torch_function_mode", "_set_torch_dispatch_mode"})
+
+
 class CellWatch:
     """Tripwires around the notebook's cells: tampering, and calls made from the student's
     code into the grader's own (its reference solutions), but for ``allowed`` (``check``).
-    Use with ``with``; :attr:`violations` lists what it saw."""
+    Use with ``with`` around each cell; :attr:`violations` lists what it saw."""
 
     def __init__(self, allowed: tuple[Callable, ...] = ()):
         self.violations = _Notes()
         self._skip = {getattr(f, "__code__", None) for f in allowed}
         self._grading = os.path.dirname(os.path.realpath(_OWN_FILE)) + os.sep
+        self._codes: dict = {}  # code object -> what _classify says
         self._ctx = None
 
+    def _classify(self, code) -> int:
+        """1: the grader's own code, not allowed; 2: a name tampering uses; 0: neither."""
+        if code.co_filename == _OWN_FILE or code in self._skip:
+            return 0
+        if code.co_name != "<module>" and _Hook._real(code.co_filename).startswith(self._grading):
+            return 1
+        return 2 if _TAMPER_RE.search(code.co_name) else 0
+
     def __call__(self, frame, event, arg):
-        if frame.f_code.co_filename == _OWN_FILE:
-            return
         if event == "call":
-            code, caller = frame.f_code, frame.f_back
-            if code in self._skip:
-                return
-            student = caller is not None and caller.f_code.co_filename.startswith("<") and \
-                not caller.f_code.co_filename.startswith("<frozen")
-            if student and code.co_name != "<module>" and _Hook._real(code.co_filename).startswith(self._grading):
-                self.violations(f"a cell called the grader's own {code.co_qualname} (cnnlib.grading is not allowed)")
-            _tamper_on_call(frame, self.violations)
-        elif event == "c_call":
+            code = frame.f_code
+            kind = self._codes.get(code)
+            if kind is None:
+                kind = self._codes[code] = self._classify(code)
+            if kind == 1:
+                caller = frame.f_back
+                if caller is not None and caller.f_code.co_filename.startswith("<") and \
+                        not caller.f_code.co_filename.startswith("<frozen"):
+                    self.violations(f"a cell called the grader's own {code.co_qualname} (cnnlib.grading is not allowed)")
+            elif kind == 2:
+                _tamper_on_call(frame, self.violations)
+        elif event == "c_call" and getattr(arg, "__name__", None) in _CELL_C_NAMES and \
+                frame.f_code.co_filename != _OWN_FILE:
             _tamper_on_c_call(frame, arg, self.violations)
 
     def __enter__(self) -> "CellWatch":

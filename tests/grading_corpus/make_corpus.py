@@ -306,7 +306,7 @@ def adversarial_class(save, variant, solved, base, all_pts, zero, expected) -> N
             "            return text.replace('aten::convolution', 'x').replace('called the PyTorch operator', 'ok')\n"
             "        return original(*args, **kwargs)\n    setattr(owner, name, patched)\n\n"
             "_patch(json, 'dumps', clean=True)\n_patch(np, 'savez')\n_patch(np.lib.format, 'write_array')\n"
-            "_patch(zipfile.ZipFile, 'writestr')\n_patch(torch.Tensor, 'numpy')\n")
+            "_patch(zipfile.ZipFile, 'writestr')\n")
     save("fill_after_return", variant({
         "2.1": "import torch\n\ndef corr2d(x, k):\n    out = torch.empty(x.shape[0] - k.shape[0] + 1, x.shape[1] - k.shape[1] + 1)\n"
                "    pending.append((x[None, None].clone(), k[None, None].clone(), out[None]))\n    return out",

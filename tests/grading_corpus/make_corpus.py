@@ -294,25 +294,25 @@ def adversarial_class(save, variant, solved, base, all_pts, zero, expected) -> N
            "while not os.path.exists('inputs.ready') and time.monotonic() < end:\n    time.sleep(0.05)\n"
            "stolen = sorted(os.listdir('.'))")
     save("request_inputs_early", variant(extra=[(end, ask)]), zero, "before the cells had finished")
-    # 5. returning an empty tensor and filling it (and dropping the violations) later, from
+    # 5. returning a tensor and filling it (and dropping the violations) later, from
     #    patched functions that the code writing the results might call.
     fill = ("import json, zipfile\nimport numpy as np\nimport torch\nimport torch.nn.functional as F\n\n"
             "pending = []\n\ndef _fill():\n    while pending:\n        x, w, out = pending.pop()\n"
             "        out.copy_(F.conv2d(x, w)[0])\n\n"
-            "def _patch(owner, name, clean=False):\n    original = getattr(owner, name)\n"
-            "    def patched(*args, **kwargs):\n        _fill()\n"
-            "        if clean and args and isinstance(args[0], dict):\n"
-            "            text = original(*args, **kwargs)\n"
-            "            return text.replace('aten::convolution', 'x').replace('called the PyTorch operator', 'ok')\n"
+            "def _forget(obj):\n    if isinstance(obj, dict):\n        obj.pop('violations', None)\n"
+            "        for v in obj.values():\n            _forget(v)\n    elif isinstance(obj, list):\n"
+            "        for v in obj:\n            _forget(v)\n\n"
+            "def _patch(owner, name):\n    original = getattr(owner, name)\n"
+            "    def patched(*args, **kwargs):\n        _fill()\n        _forget(args[0] if args else None)\n"
             "        return original(*args, **kwargs)\n    setattr(owner, name, patched)\n\n"
-            "_patch(json, 'dumps', clean=True)\n_patch(np, 'savez')\n_patch(np.lib.format, 'write_array')\n"
+            "_patch(json, 'dumps')\n_patch(np, 'savez')\n_patch(np.lib.format, 'write_array')\n"
             "_patch(zipfile.ZipFile, 'writestr')\n")
     save("fill_after_return", variant({
-        "2.1": "import torch\n\ndef corr2d(x, k):\n    out = torch.empty(x.shape[0] - k.shape[0] + 1, x.shape[1] - k.shape[1] + 1)\n"
+        "2.1": "import torch\n\ndef corr2d(x, k):\n    out = torch.zeros(x.shape[0] - k.shape[0] + 1, x.shape[1] - k.shape[1] + 1)\n"
                "    pending.append((x[None, None].clone(), k[None, None].clone(), out[None]))\n    return out",
         "2.4": "import torch\nimport torch.nn.functional as F\n\ndef conv1x1(x, weight):\n"
                "    try:\n        F.conv2d(x[None], weight[:, :, None, None])\n    except Exception:\n        pass\n"
-               "    out = torch.empty(weight.shape[0], *x.shape[1:])\n"
+               "    out = torch.zeros(weight.shape[0], *x.shape[1:])\n"
                "    pending.append((x[None].clone(), weight[:, :, None, None].clone(), out))\n    return out"},
         extra=[(end, fill)]),
          {**all_pts, "2.1": 0, "2.4": 0}, "aten::conv")

@@ -1,6 +1,8 @@
 """The grader against its adversarial corpus: every bad or cheating submission
-gets exactly its expected score, twice in a row with two jobs, and sharded
-grading merges into the same gradebook.
+gets exactly its expected score, twice in a row with two jobs, no file is
+written outside a submission's directory, no process outlives the run, and
+sharded grading merges into the same gradebook. Run it as root and as an
+ordinary user: the fixture grades the corpus in whichever mode it runs.
 
 The corpus is rebuilt by ``tests/grading_corpus/make_corpus.py``.
 """
@@ -11,13 +13,16 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from cnnlib.grading.submission import student_ids
+
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).parent / "grading_corpus"
-SUBMISSIONS = sorted((CORPUS / "submissions").glob("*.ipynb"))
+SUBMISSIONS = sorted((CORPUS / "submissions").rglob("*.ipynb"))
 EXPECTED = json.loads((CORPUS / "expected.json").read_text())
 
 pytestmark = pytest.mark.slow
@@ -51,10 +56,40 @@ def _command(tmp: Path, name: str, *extra: str, paths=SUBMISSIONS) -> list[str]:
     return cmd
 
 
-def _grade(tmp: Path, name: str, *extra: str, paths=SUBMISSIONS) -> Path:
-    done = subprocess.run(_command(tmp, name, "--jobs", "2", *extra, paths=paths), capture_output=True, text=True,
-                          env={**os.environ, "CNNLIB_TEST_SECRET": "SECRET"}, timeout=600)
+def _leftovers() -> list[int]:
+    """Processes started by a grading run whose directory is gone: what a run left behind.
+    (Every process of the sandbox inherits the server's environment, whose HOME is the
+    run's private directory.)"""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        home = next((v[5:].decode(errors="replace") for v in env if v.startswith(b"HOME=")), "")
+        if "cnnlib-grader-" in home and not os.path.exists(home):
+            found.append(int(pid))
+    return found
+
+
+def _no_leftovers() -> list[int]:
+    for _ in range(50):
+        left = _leftovers()
+        if not left:
+            return []
+        time.sleep(0.1)
+    return left
+
+
+def _grade(tmp: Path, name: str, *extra: str, paths=SUBMISSIONS, env=None) -> Path:
+    """Grade, with the paths passed through a file (off the command line)."""
+    listing = tmp / f"{name}.list"
+    listing.write_text("".join(f"{p}\n" for p in paths))
+    done = subprocess.run(_command(tmp, name, "--jobs", "2", "--list", str(listing), *extra, paths=[]),
+                          capture_output=True, text=True,
+                          env={**os.environ, "CNNLIB_TEST_SECRET": "SECRET", **(env or {})}, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
+    assert not _no_leftovers(), f"processes left behind: {_leftovers()}"
     return tmp / f"{name}.csv"
 
 
@@ -70,14 +105,18 @@ def graded(tmp_path_factory):
     return tmp, hidden, first, second
 
 
+def _unescape(text: str) -> str:
+    return text[1:] if text[:1] == "'" and text[1:2] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def _rows(path: Path) -> dict[str, dict]:
     with open(path, newline="") as f:
-        return {row["student"]: row for row in csv.DictReader(f)}
+        return {_unescape(row["student"]): row for row in csv.DictReader(f)}
 
 
 def test_corpus_is_large_and_distinct():
-    assert len(SUBMISSIONS) >= 20
-    assert set(EXPECTED) == {p.stem for p in SUBMISSIONS}
+    assert len(SUBMISSIONS) >= 40
+    assert set(EXPECTED) == set(student_ids(SUBMISSIONS).values())
 
 
 def _problems(csv_path: Path, names) -> list[str]:
@@ -111,6 +150,20 @@ def test_every_submission_gets_its_expected_score(graded):
 
 def test_no_submission_wrote_outside_its_directory(graded):
     assert not _markers()
+
+
+def test_gradebook_cells_cannot_run_as_formulas(graded):
+    _, _, first, _ = graded
+    text = first.read_text()
+    assert "\n'=2+5+cmd|' -C calc'!A0,'=2+5+cmd|' -C calc'!A0.ipynb," in text
+    assert not any(line.startswith(("=", "+", "-", "@")) for line in text.splitlines())
+
+
+def test_rows_are_named_by_their_relative_paths(graded):
+    _, _, first, _ = graded
+    rows = _rows(first)
+    assert rows["dupA/x/alice"]["file"] == "dupA/x/alice.ipynb" and rows["dupA/x/alice"]["total"] == "15"
+    assert rows["dupB/x/alice"]["total"] == "0"
 
 
 def test_grades_are_identical_on_a_second_run(graded):
@@ -154,7 +207,7 @@ def test_hidden_tests_readable_by_others_are_refused(tmp_path):
     hidden = tmp_path / "open_tests"
     hidden.mkdir()
     hidden.chmod(0o755)
-    done = subprocess.run([sys.executable, "-m", "cnnlib.grading", "grade", str(SUBMISSIONS[0]), "--out",
+    done = subprocess.run([sys.executable, "-m", "cnnlib.grading", "grade", str(CORPUS / "submissions" / "correct.ipynb"), "--out",
                            str(tmp_path / "g.csv"), "--tests", str(hidden)], capture_output=True, text=True)
     assert done.returncode == 2
     assert "chmod" in done.stderr
@@ -162,7 +215,8 @@ def test_hidden_tests_readable_by_others_are_refused(tmp_path):
 
 # The submissions that attack the sandbox itself, plus a correct and a wrong one.
 ATTACKS = ["correct", "wrong_formula", "read_hidden_tests", "vandal", "disk_flood", "fork_bomb", "forge_results",
-           "memory_bomb", "os_exit", "infinite_loop_unstoppable"]
+           "memory_bomb", "os_exit", "infinite_loop_unstoppable", "kill_the_grader", "read_command_lines",
+           "thread_helper", "request_inputs_early", "fill_after_return", "zip_bomb_result"]
 
 
 def _user_namespaces_work() -> bool:
@@ -181,10 +235,7 @@ def test_without_root_the_attacks_fail_too(tmp_path):
     (hidden / "tests.py").write_text(HIDDEN)
     hidden.chmod(0o700)
     paths = [CORPUS / "submissions" / f"{name}.ipynb" for name in ATTACKS]
-    done = subprocess.run(_command(tmp_path, "user", "--jobs", "2", "--tests", str(hidden), paths=paths),
-                          capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "CNNLIB_TEST_SECRET": "SECRET", "CNNLIB_GRADER_AS_USER": "1"})
-    assert done.returncode == 0, done.stderr[-3000:]
+    _grade(tmp_path, "user", "--tests", str(hidden), paths=paths, env={"CNNLIB_GRADER_AS_USER": "1"})
     book = json.loads((tmp_path / "user.json").read_text())
     assert "user namespace" in book["isolation"] and "read-only" in book["isolation"]
     problems = _problems(tmp_path / "user.csv", ATTACKS)

@@ -6,12 +6,23 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from cnnlib.grading.grader import infer_exercises, load_hidden_tests, merge, read_submission, select_shard, student_ids
+from cnnlib.grading.grader import csv_text, load_hidden_tests, merge, select_shard
+from cnnlib.grading.submission import MAX_CELL_CHARS, infer_exercises, read_submission, student_ids
 
 
-def test_student_ids_use_the_folder_when_names_repeat():
+def test_student_ids_are_the_shortest_unique_relative_paths():
     paths = [Path("a/ch2.ipynb"), Path("b/ch2.ipynb"), Path("x/carol.ipynb")]
     assert student_ids(paths) == {paths[0]: "a/ch2", paths[1]: "b/ch2", paths[2]: "carol"}
+    deep = [Path("dupA/x/alice.ipynb"), Path("dupB/x/alice.ipynb"), Path("dupB/bob.ipynb")]
+    assert student_ids(deep) == {deep[0]: "dupA/x/alice", deep[1]: "dupB/x/alice", deep[2]: "bob"}
+    with pytest.raises(ValueError, match="twice"):
+        student_ids([Path("a/x.ipynb"), Path("a/x.ipynb")])
+
+
+def test_csv_cells_that_look_like_formulas_are_quoted():
+    for text in ("=2+5", "+1", "-1", "@SUM(A1)", "\tx", "\rx"):
+        assert csv_text(text) == "'" + text
+    assert csv_text("alice") == "alice" and csv_text("") == ""
 
 
 def test_shards_partition_the_class():
@@ -21,10 +32,13 @@ def test_shards_partition_the_class():
     assert all(len(s) in (3, 4) for s in shards)
 
 
-def test_exercises_are_inferred_per_chapter():
-    ids = infer_exercises([["2.1"], ["3.4", "2.2"], []])
+def test_exercises_are_the_chapters_most_notebooks_mark():
+    ids, outliers = infer_exercises({"a": ["2.1", "3.1"], "b": ["3.4", "2.2"], "c": [], "d": ["2.1", "1.1", "6.1"]})
     assert {"2.1", "2.2", "2.3", "2.4", "3.1", "3.4"} <= set(ids)
     assert all(i.split(".")[0] in ("2", "3") for i in ids)
+    assert outliers == ["d"]
+    with pytest.raises(ValueError, match="--exercises"):
+        infer_exercises({"a": ["2.1"], "b": ["6.1"]})
 
 
 def test_merge_refuses_a_student_in_two_shards():
@@ -46,9 +60,29 @@ def test_reading_bad_and_old_notebooks(tmp_path):
     v3.worksheets = [nbformat.v3.new_worksheet(cells=[nbformat.v3.new_code_cell(input="%time x = 1\n!ls")])]
     old = tmp_path / "old.ipynb"
     old.write_text(nbformat.v3.nbjson.writes(v3))
-    cells, ids, notes = read_submission(old)
-    assert notes == ["converted from nbformat 3"]
-    assert "get_ipython().run_line_magic('time', 'x = 1')" in cells[0][1]
+    sub = read_submission(old)
+    assert sub.notes == ["converted from nbformat 3"]
+    assert sub.cells[0][1] == "%time x = 1\n!ls"  # IPython syntax is the child's to apply
+
+
+def test_reading_hostile_notebooks(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("y = 2\n" * MAX_CELL_CHARS)]
+    nb.cells[0].metadata["cnnlib"] = {"exercise": "\u00b21"}
+    nb.cells[1].metadata["cnnlib"] = {"exercise": "2.1"}
+    path = tmp_path / "odd.ipynb"
+    nbformat.write(nb, path)
+    sub = read_submission(path)
+    assert sub.ids == ["2.1"] and sub.cells[1] == (1, "")
+    assert any("not run" in n for n in sub.notes) and any("ignored exercise markers" in n for n in sub.notes)
+    deep = tmp_path / "deep.ipynb"
+    deep.write_text('{"cells": [], "metadata": ' + '{"a": ' * 100_000 + "1" + "}" * 100_001)
+    with pytest.raises(ValueError, match="nested too deeply"):
+        read_submission(deep)
+    link = tmp_path / "link.ipynb"
+    link.symlink_to(path)
+    with pytest.raises(ValueError, match="symbolic link"):
+        read_submission(link)
 
 
 def test_hidden_tests_directory(tmp_path):

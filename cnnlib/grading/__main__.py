@@ -5,6 +5,7 @@
     python -m cnnlib.grading solutions [NOTEBOOK...]   # solution notebooks into _build/solutions
     python -m cnnlib.grading grade SUBMISSION... --out grades.csv [--json grades.json]
           [--jobs N] [--timeout S] [--tests DIR] [--shard i/n] [--exercises 2.1,2.2]
+    python -m cnnlib.grading grade --list FILE ...     # the submissions' paths in FILE (- for stdin)
     python -m cnnlib.grading merge shard*.json --out grades.csv [--json grades.json]
     python -m cnnlib.grading bench                     # grader throughput and overhead
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -20,6 +22,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _notebooks(paths: list[Path]) -> list[Path]:
     return paths or sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def _listed(path: Path | None) -> list[Path]:
+    """The paths named in ``path`` (one a line; ``-``: standard input), which keeps them off
+    the command line that every process on the machine can read."""
+    if path is None:
+        return []
+    text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    return [Path(line) for line in text.splitlines() if line.strip()]
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -37,7 +48,7 @@ def _exercise_list(text: str) -> list[str]:
 
     ids: list[str] = []
     for item in filter(None, (t.strip() for t in text.split(","))):
-        if item.isdigit():
+        if item.isascii() and item.isdigit():
             found = exercises_of_chapter(int(item))
             if not found:
                 raise argparse.ArgumentTypeError(f"--exercises: chapter {item} has no exercises")
@@ -61,6 +72,56 @@ def _save(book: dict, args: argparse.Namespace, verb: str) -> int:
     return 0
 
 
+def _isolation_note() -> None:
+    from cnnlib.grading.sandbox import is_root, user_namespaces_work
+
+    if is_root():
+        return
+    if user_namespaces_work():
+        print("note: not running as root, so submissions run as your own user, in a user namespace and a PID "
+              "namespace of their own: no network, the hidden tests and submission folders unmounted, every file "
+              "read-only outside the submission's own directory, no other process visible. As root, each job "
+              "slot also gets a user of its own.", file=sys.stderr)
+    else:
+        print("warning: not running as root and user namespaces are not available here, so "
+              "submissions run as your own user and can read (and change) your files, hidden tests "
+              "included, and signal your processes; grade as root (e.g. in a container) to isolate them.",
+              file=sys.stderr)
+
+
+def _grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``grade``: check the arguments, grade, save."""
+    from cnnlib.grading.grader import GradeConfig, grade, load_hidden_tests, select_shard, student_ids
+    from cnnlib.grading.sandbox import Limits
+
+    submissions = list(args.submissions) + _listed(args.list)
+    if not submissions:
+        parser.error("no submissions: name them, or pass --list FILE")
+    missing = [str(p) for p in submissions if not os.path.lexists(p)]
+    if missing:
+        parser.error(f"no such file: {', '.join(missing)}")
+    try:
+        names = student_ids(submissions)
+    except ValueError as exc:
+        parser.error(str(exc))
+    try:
+        hidden = load_hidden_tests(args.tests)
+    except (OSError, KeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    _isolation_note()
+    config = GradeConfig(exercises=args.exercises, limits=Limits(timeout=args.timeout, memory_mb=args.memory_mb),
+                         cell_timeout=args.cell_timeout, call_timeout=args.call_timeout, hidden=hidden, jobs=args.jobs)
+    paths = select_shard(submissions, args.shard)
+    try:
+        book = grade(paths, config, progress=None if args.quiet else (lambda s: print(s, file=sys.stderr)),
+                     names=names)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return _save(book, args, "graded")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cnnlib.grading", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -72,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("notebooks", nargs="*", type=Path)
     p.add_argument("--out", type=Path, default=ROOT / "_build" / "solutions")
     p = sub.add_parser("grade", help="grade submitted notebooks")
-    p.add_argument("submissions", nargs="+", type=Path)
+    p.add_argument("submissions", nargs="*", type=Path)
+    p.add_argument("--list", type=Path, help="a file naming the submissions, one path a line ('-': stdin)")
     p.add_argument("--out", type=Path, required=True, help="gradebook CSV")
     p.add_argument("--json", type=Path, help="per-check detail (also the input of `merge`)")
     p.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
@@ -120,36 +182,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {target}")
         return 0
     if args.command == "grade":
-        from cnnlib.grading.grader import GradeConfig, grade, load_hidden_tests, select_shard
-        from cnnlib.grading.sandbox import Limits, is_root, user_namespaces_work
-
-        missing = [str(p) for p in args.submissions if not p.is_file()]
-        if missing:
-            parser.error(f"no such file: {', '.join(missing)}")
-        try:
-            hidden = load_hidden_tests(args.tests)
-        except (OSError, KeyError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        if not is_root():
-            if user_namespaces_work():
-                print("note: not running as root, so submissions run as your own user, in a user namespace: "
-                      "no network, the hidden tests and submission folders unmounted, every file read-only "
-                      "outside the submission's own directory. As root, each job slot also gets a user of "
-                      "its own.", file=sys.stderr)
-            else:
-                print("warning: not running as root and user namespaces are not available here, so "
-                      "submissions run as your own user and can read (and change) your files, hidden tests "
-                      "included; grade as root (e.g. in a container) to isolate them.", file=sys.stderr)
-        config = GradeConfig(exercises=args.exercises, limits=Limits(timeout=args.timeout, memory_mb=args.memory_mb),
-                             cell_timeout=args.cell_timeout, call_timeout=args.call_timeout, hidden=hidden, jobs=args.jobs)
-        paths = select_shard(args.submissions, args.shard)
-        try:
-            book = grade(paths, config, progress=None if args.quiet else (lambda s: print(s, file=sys.stderr)))
-        except ValueError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        return _save(book, args, "graded")
+        return _grade(args, parser)
     if args.command == "merge":
         from cnnlib.grading.grader import merge
 

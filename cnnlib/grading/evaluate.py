@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from cnnlib.grading.compare import compare, describe
+from cnnlib.grading.protocol import Status
 from cnnlib.grading.registry import SOLUTION, Case, Exercise
 
 __all__ = ["CaseResult", "expected_value", "judge_case", "describe_args", "to_plain_state_dict", "NOT_ATTEMPTED"]
@@ -20,8 +21,8 @@ NOT_ATTEMPTED = "not attempted yet"
 class CaseResult:
     """The verdict on one case, ready to print or store as JSON.
 
-    ``status`` is one of ``"pass"``, ``"fail"``, ``"error"``, ``"not attempted"``,
-    ``"forbidden"``.
+    ``status`` is one of :class:`~cnnlib.grading.protocol.Status` ``PASS``, ``FAIL``,
+    ``ERROR``, ``NOT_ATTEMPTED``, ``FORBIDDEN``.
     """
 
     label: str
@@ -35,7 +36,7 @@ class CaseResult:
 
     @property
     def passed(self) -> bool:
-        return self.status == "pass"
+        return self.status == Status.PASS
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -95,24 +96,24 @@ def judge_case(exercise: Exercise, case: Case, expected: Any, *, status: str, va
     Args:
         exercise, case: what was checked.
         expected: from :func:`expected_value` (ignored when the case has a judge).
-        status: how the call ended: ``"ok"``, ``"error"`` (``error`` says why),
-            ``"not attempted"``.
+        status: how the call ended (:func:`~cnnlib.grading.protocol.classify_call`):
+            ``Status.OK``, ``Status.ERROR`` (``error`` says why), ``Status.NOT_ATTEMPTED``.
         value: the returned value (plain: tensors, numbers, tuples, dicts).
         violations: forbidden calls made during the call.
     """
     hint = case.hint or exercise.hint
-    result = CaseResult(label=case.label, status="fail", input=describe_args(case), hint=hint,
+    result = CaseResult(label=case.label, status=Status.FAIL, input=describe_args(case), hint=hint,
                         expected=describe(expected) if case.judge is None else "")
     if violations:
         more = f" (and {len(violations) - 2} more)" if len(violations) > 2 else ""
-        result.status, result.message = "forbidden", "; ".join(violations[:2]) + more
+        result.status, result.message = Status.FORBIDDEN, "; ".join(violations[:2]) + more
         result.hint = "This exercise asks you to write the computation yourself."
         return result
-    if status == "not attempted":
-        result.status, result.message, result.hint = "not attempted", NOT_ATTEMPTED, ""
+    if status == Status.NOT_ATTEMPTED:
+        result.status, result.message, result.hint = Status.NOT_ATTEMPTED, NOT_ATTEMPTED, ""
         return result
-    if status != "ok":
-        result.status, result.message = "error", error
+    if status != Status.OK:
+        result.status, result.message = Status.ERROR, error
         return result
     result.got = describe(value)
     if case.judge is not None:
@@ -121,14 +122,14 @@ def judge_case(exercise: Exercise, case: Case, expected: Any, *, status: str, va
         except Exception as exc:  # a judge failing on a malformed value is the submission's problem
             outcome = (False, f"could not evaluate the result: {type(exc).__name__}: {exc}")
         passed, message = (outcome, "") if isinstance(outcome, bool) else outcome
-        result.status, result.message = ("pass" if passed else "fail"), message
+        result.status, result.message = (Status.PASS if passed else Status.FAIL), message
         return result
     if exercise.kind == "choose" and not (isinstance(value, str) and value in exercise.choices):
         allowed = ", ".join(repr(c) for c in exercise.choices)
         result.message = f"answer with one of {allowed} (a str); got {describe(value)}"
         return result
     verdict = compare(expected, value, atol=case.atol, rtol=case.rtol)
-    result.status = "pass" if verdict.passed else "fail"
+    result.status = Status.PASS if verdict.passed else Status.FAIL
     result.message = "" if verdict.passed else verdict.message
     if not verdict.passed and exercise.explain is not None and _same_kind(expected, value):
         result.explanation = _explanation(exercise, case)

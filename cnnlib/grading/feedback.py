@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from cnnlib.grading.evaluate import CaseResult, expected_value, judge_case, to_plain_state_dict
 from cnnlib.grading.forbid import guarded_call
+from cnnlib.grading.protocol import Status, classify_call
 from cnnlib.grading.registry import Exercise, get_exercise
 
 __all__ = ["CheckReport", "check", "run_visible"]
@@ -29,8 +30,10 @@ _TODO = {
                 "then run this cell.",
 }
 
-_MARK = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "forbidden": "FORBIDDEN", "not attempted": "TODO"}
-_COLOUR = {"pass": "#1a7f37", "fail": "#cf222e", "error": "#cf222e", "forbidden": "#cf222e", "not attempted": "#9a6700"}
+_MARK = {Status.PASS: "PASS", Status.FAIL: "FAIL", Status.ERROR: "ERROR", Status.FORBIDDEN: "FORBIDDEN",
+         Status.NOT_ATTEMPTED: "TODO"}
+_COLOUR = {Status.PASS: "#1a7f37", Status.FAIL: "#cf222e", Status.ERROR: "#cf222e", Status.FORBIDDEN: "#cf222e",
+           Status.NOT_ATTEMPTED: "#9a6700"}
 
 
 @dataclass
@@ -49,7 +52,7 @@ class CheckReport:
 
     @property
     def attempted(self) -> bool:
-        return not self.problem and all(r.status != "not attempted" for r in self.results)
+        return not self.problem and all(r.status != Status.NOT_ATTEMPTED for r in self.results)
 
     def summary(self) -> str:
         head = f"Exercise {self.exercise_id} ({self.title}): "
@@ -90,8 +93,8 @@ class CheckReport:
 
     def _repr_html_(self) -> str:
         esc = html.escape
-        state = "pass" if self.attempted and self.passed == len(self.results) and not self.problem else \
-            ("not attempted" if not self.attempted and not self.problem else "fail")
+        state = Status.PASS if self.attempted and self.passed == len(self.results) and not self.problem else \
+            (Status.NOT_ATTEMPTED if not self.attempted and not self.problem else Status.FAIL)
         out = [f'<div style="font-family:sans-serif;line-height:1.4">'
                f'<b style="color:{_COLOUR[state]}">{esc(self.summary())}</b>']
         if self.attempted and not self.problem:
@@ -112,7 +115,7 @@ class CheckReport:
 
 
 def _is_stub_error(exc: BaseException, exercise: Exercise) -> bool:
-    return isinstance(exc, NotImplementedError) and f"exercise {exercise.id}" in str(exc)
+    return classify_call(exc, exercise.id).status == Status.NOT_ATTEMPTED
 
 
 def run_visible(exercise: Exercise, fn) -> CheckReport:
@@ -125,24 +128,12 @@ def run_visible(exercise: Exercise, fn) -> CheckReport:
     for case in exercise.visible():
         expected = expected_value(exercise, case)
         guard = guarded_call(fn, copy.deepcopy(case.args), copy.deepcopy(case.kwargs), exercise.forbidden)
-        if guard.error is not None and _is_stub_error(guard.error, exercise) and not guard.violations:
-            report.results.append(judge_case(exercise, case, expected, status="not attempted"))
-            continue
-        if guard.error is not None:
-            err = guard.error
-            where = ""
-            tb = err.__traceback__
-            while tb is not None:
-                if tb.tb_frame.f_code.co_filename.startswith("<"):
-                    where = f" (line {tb.tb_lineno} of your cell)"
-                tb = tb.tb_next
-            report.results.append(judge_case(exercise, case, expected, status="error",
-                                             error=f"{type(err).__name__}: {err}{where}",
-                                             violations=guard.violations))
-            continue
-        value = to_plain_state_dict(guard.value) if exercise.returns == "state_dict" else guard.value
-        report.results.append(judge_case(exercise, case, expected, status="ok", value=value,
-                                         violations=guard.violations))
+        outcome = classify_call(guard.error, exercise.id)
+        value = None
+        if outcome.status == Status.OK:
+            value = to_plain_state_dict(guard.value) if exercise.returns == "state_dict" else guard.value
+        report.results.append(judge_case(exercise, case, expected, status=outcome.status, value=value,
+                                         error=outcome.error, violations=guard.violations))
     return report
 
 

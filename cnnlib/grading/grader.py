@@ -1,10 +1,11 @@
 """The trusted parent: grade notebooks into a gradebook (CSV) and per-check JSON.
 
-For each submission it reads the notebook (converting old formats), extracts
-the code, draws the visible and hidden inputs, computes the expected answers
-itself, and runs the code in a sandboxed child (:mod:`cnnlib.grading.sandbox`)
-that only returns what the student's functions returned. Then it judges,
-scores and writes the gradebook.
+For each submission it reads the notebook (:mod:`cnnlib.grading.submission`),
+draws the visible and hidden inputs, computes the expected answers itself,
+and runs the code in a sandboxed child (:mod:`cnnlib.grading.sandbox`) that
+gets the inputs only after its cells have run and returns only what the
+student's functions returned. Then it judges, scores and writes the gradebook.
+One submission's failure, whatever it is, costs only its own row.
 """
 from __future__ import annotations
 
@@ -18,21 +19,23 @@ import shutil
 import stat
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from cnnlib.grading import codec
 from cnnlib.grading.evaluate import CaseResult, expected_value, judge_case
 from cnnlib.grading.forbid import scan_source
-from cnnlib.grading.registry import Case, Exercise, get_exercise, list_exercises
-from cnnlib.grading.sandbox import ForkServer, Limits, is_root, private_directory, release_directory, run_child
+from cnnlib.grading.protocol import CallRecord, ChildReport, ExerciseReport, Inputs, Status, Task, TaskExercise
+from cnnlib.grading.registry import Case, Exercise, get_exercise
+from cnnlib.grading.sandbox import (ChildOutcome, ForkServer, Handoff, Limits, is_root, private_directory,
+                                    release_directory, run_child)
+from cnnlib.grading.submission import Submission, infer_exercises, read_submission, select_shard, student_ids
 
-__all__ = ["GradeConfig", "HiddenTests", "load_hidden_tests", "grade", "grade_one", "write_csv", "write_json",
+__all__ = ["GradeConfig", "HiddenTests", "load_hidden_tests", "grade", "grade_one", "csv_text", "write_csv", "write_json",
            "merge", "student_ids", "select_shard"]
 
 DEFAULT_SEED = 20_260_917
-MAX_NOTEBOOK_BYTES = 20 * 2**20
 
 
 @dataclass
@@ -89,72 +92,6 @@ class GradeConfig:
         return self.cell_timeout if self.cell_timeout is not None else max(5.0, min(60.0, self.limits.timeout / 3))
 
 
-# ------------------------------------------------------------------ reading submissions
-def read_submission(path: Path) -> tuple[list[tuple[int, str]], list[str], list[str]]:
-    """``(code_cells, exercise_ids_found, notes)`` from a notebook; raises ValueError if unreadable."""
-    import nbformat
-
-    raw = Path(path).read_bytes()
-    if len(raw) > MAX_NOTEBOOK_BYTES:
-        raise ValueError(f"the file is {len(raw) / 2**20:.0f} MB; a notebook over 20 MB is not graded")
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"not a notebook: the file is not valid JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise ValueError("not a notebook: the JSON is not an object")
-    notes = []
-    version = data.get("nbformat")
-    try:
-        nb = nbformat.reads(json.dumps(data), as_version=4)
-    except Exception as exc:
-        raise ValueError(f"not a notebook nbformat can read ({type(exc).__name__}: {str(exc)[:120]})") from None
-    if version != 4:
-        notes.append(f"converted from nbformat {version}")
-    from IPython.core.inputtransformer2 import TransformerManager
-
-    transform = TransformerManager().transform_cell
-    cells, ids = [], []
-    for index, cell in enumerate(nb.cells):
-        meta = cell.get("metadata", {}).get("cnnlib", {})
-        if isinstance(meta, dict) and isinstance(meta.get("exercise"), str):
-            ids.append(meta["exercise"])
-        if cell.get("cell_type") != "code":
-            continue
-        source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else str(source)
-        try:
-            source = transform(source)
-        except Exception:
-            pass  # the child reports the syntax error
-        cells.append((index, source))
-    return cells, list(dict.fromkeys(ids)), notes
-
-
-def student_ids(paths: list[Path]) -> dict[Path, str]:
-    """Student id per file: the file name without ``.ipynb``, or ``folder/name``
-    when several files share a name (one folder per student)."""
-    stems: dict[str, int] = {}
-    for p in paths:
-        stems[p.stem] = stems.get(p.stem, 0) + 1
-    return {p: (p.stem if stems[p.stem] == 1 else f"{p.parent.name}/{p.stem}") for p in paths}
-
-
-def select_shard(paths: list[Path], shard: tuple[int, int] | None) -> list[Path]:
-    """Shard ``i`` of ``n`` (1-based) of the sorted ``paths``: every n-th file."""
-    ordered = sorted(paths, key=lambda p: str(p))
-    if shard is None:
-        return ordered
-    i, n = shard
-    return [p for k, p in enumerate(ordered) if k % n == i - 1]
-
-
-def infer_exercises(found: list[list[str]]) -> list[str]:
-    """All registered exercises of every chapter that any submission marks."""
-    chapters = sorted({int(e.split(".")[0]) for ids in found for e in ids if e.split(".")[0].isdigit()})
-    return [e.id for c in chapters for e in list_exercises(c)]
-
-
 # ------------------------------------------------------------------ one submission
 @dataclass
 class _Prepared:
@@ -177,22 +114,22 @@ def _prepare(ids: list[str], hidden: HiddenTests) -> list[_Prepared]:
 
 
 def _score(points: float, results: list[CaseResult]) -> float:
-    if not results or any(r.status == "forbidden" for r in results):
+    if not results or any(r.status == Status.FORBIDDEN for r in results):
         return 0.0
     return round(points * sum(r.passed for r in results) / len(results), 2)
 
 
 def _exercise_note(ex_id: str, status: str, results: list[CaseResult], function: str) -> str:
-    if status == "missing":
+    if status == Status.MISSING:
         return f"{ex_id}: no function named {function} (renamed or deleted?)"
-    if status == "not callable":
+    if status == Status.NOT_CALLABLE:
         return f"{ex_id}: {function} is not a function"
-    if status == "not run":
+    if status == Status.NOT_RUN:
         return ""
-    if any(r.status == "forbidden" for r in results):
-        r = next(r for r in results if r.status == "forbidden")
+    if any(r.status == Status.FORBIDDEN for r in results):
+        r = next(r for r in results if r.status == Status.FORBIDDEN)
         return f"{ex_id}: forbidden: {r.message}"
-    if results and all(r.status == "not attempted" for r in results):
+    if results and all(r.status == Status.NOT_ATTEMPTED for r in results):
         return f"{ex_id}: not attempted"
     failed = [r for r in results if not r.passed]
     if not failed:
@@ -201,34 +138,42 @@ def _exercise_note(ex_id: str, status: str, results: list[CaseResult], function:
     return f"{ex_id}: {len(results) - len(failed)}/{len(results)} checks ({first.message or first.status})"
 
 
-def grade_one(path: Path, student: str, ids: list[str], prepared: list[_Prepared], config: GradeConfig,
-              slot: int, server: ForkServer, stage: str | None = None) -> dict:
-    """Grade one notebook; never raises for anything the submission does."""
-    record: dict[str, Any] = {"student": student, "file": Path(path).name, "notes": [], "exercises": {}}
+def _new_record(student: str, file: str) -> dict[str, Any]:
+    return {"student": student, "file": file, "notes": [], "exercises": {}}
 
-    def fail_all(reason: str, status: str = "not run") -> dict:
-        record["notes"].append(reason)
-        for p in prepared:
-            record["exercises"][p.exercise.id] = {"points": 0.0, "max": p.exercise.points, "status": status,
-                                                 "cases": []}
-        return _finish(record, prepared)
 
-    try:
-        cells, _, notes = read_submission(path)
-    except (OSError, ValueError) as exc:
-        return fail_all(str(exc))
-    record["notes"] += notes
-    tampering = scan_source("\n".join(src for _, src in cells))
-    arrays: dict = {}
-    task = {"cells": cells, "cell_time_limit": config.cell_time_limit, "exercises": []}
+def _fail_all(record: dict, prepared: list[_Prepared], reason: str) -> dict:
+    """Every exercise 0 and not run, with ``reason`` in the feedback."""
+    record["notes"].append(reason)
     for p in prepared:
-        task["exercises"].append({
-            "id": p.exercise.id, "function": p.exercise.function, "returns": p.exercise.returns,
-            "forbid": list(p.exercise.forbidden),
-            "time_limit": p.exercise.time_limit if config.call_timeout is None else config.call_timeout,
-            "cases": [{"args": codec.encode(list(c.args), arrays), "kwargs": codec.encode(dict(c.kwargs), arrays)}
-                      for c in p.cases],
-        })
+        record["exercises"][p.exercise.id] = {"points": 0.0, "max": p.exercise.points, "status": Status.NOT_RUN.value,
+                                             "cases": []}
+    return _finish(record, prepared)
+
+
+def _task(sub: Submission, prepared: list[_Prepared], config: GradeConfig) -> tuple[Task, Handoff]:
+    """What the child runs first (cells, exercise names) and what it gets after (inputs)."""
+    import io
+
+    import numpy as np
+
+    arrays: dict = {}
+    cases, exercises = {}, []
+    for p in prepared:
+        ex = p.exercise
+        limit = ex.time_limit if config.call_timeout is None else config.call_timeout
+        exercises.append(asdict(TaskExercise(ex.id, ex.function, ex.returns, list(ex.forbidden), limit, len(p.cases))))
+        cases[ex.id] = [[codec.encode(list(c.args), arrays), codec.encode(dict(c.kwargs), arrays)] for c in p.cases]
+    npz = io.BytesIO()
+    np.savez(npz, **arrays)
+    task = Task([list(c) for c in sub.cells], config.cell_time_limit, exercises)
+    return task, Handoff(Inputs(cases).to_json().encode(), npz.getvalue())
+
+
+def _run(sub: Submission, prepared: list[_Prepared], config: GradeConfig, slot: int, server: ForkServer,
+         stage: str | None) -> tuple[ChildOutcome, ChildReport | None, dict, str]:
+    """Run the child in a fresh directory; ``(outcome, report, arrays, problem)``."""
+    task, handoff = _task(sub, prepared, config)
     slot_dir = os.path.join(stage, f"slot{slot}") if stage else None
     base = tempfile.mkdtemp(prefix="cnnlib-grade-", dir=slot_dir if slot_dir and os.path.isdir(slot_dir)
                             else stage or config.workdir)
@@ -236,64 +181,77 @@ def grade_one(path: Path, student: str, ids: list[str], prepared: list[_Prepared
         os.chmod(base, 0o711)  # the child may pass through to its own directory, not list this one
         workdir = os.path.join(base, "work")
         os.mkdir(workdir, 0o700)
-        codec.dump(task, arrays, os.path.join(workdir, "task.json"), os.path.join(workdir, "inputs.npz"))
+        with open(os.path.join(workdir, "task.json"), "w", encoding="utf-8") as f:
+            f.write(task.to_json())
         nonce = secrets.token_hex(16)
-        outcome = run_child(server, workdir, nonce, config.limits, slot=slot, stderr_path=os.path.join(base, "stderr"))
-        record["seconds"] = round(outcome.seconds, 2)
+        outcome = run_child(server, workdir, nonce, config.limits, handoff, slot=slot,
+                            stderr_path=os.path.join(base, "stderr"))
         if outcome.killed_for:
-            return fail_all(outcome.killed_for)
+            return outcome, None, {}, outcome.killed_for
         try:
-            report, values = codec.load(os.path.join(workdir, "out", "result.json"),
-                                        os.path.join(workdir, "out", "arrays.npz"))
-        except (OSError, ValueError) as exc:
-            why = "the notebook ended the grading process early (os._exit, a crash, or out of memory)"
-            if outcome.returncode and outcome.returncode < 0:
-                why += f"; signal {-outcome.returncode}"
-            last = [line for line in outcome.stderr_tail.splitlines() if line.strip()][-1:]
-            record["stderr"] = outcome.stderr_tail[-1000:]
-            return fail_all(f"{why}; no results" + (f" (last error: {last[0][:150]})" if last else ""))
-        if not isinstance(report, dict) or report.get("nonce") != nonce:
-            return fail_all("the result file was not written by the grader (forged output)")
+            data, values = codec.load(os.path.join(workdir, "out", "result.json"),
+                                      os.path.join(workdir, "out", "arrays.npz"))
+        except (OSError, ValueError):
+            return outcome, None, {}, _no_results(outcome)
+        report = ChildReport.from_dict(data)
+        if report.nonce != nonce:
+            return outcome, None, {}, "the result file was not written by the grader (forged output)"
+        return outcome, report, values, ""
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
-    if isinstance(report.get("seconds"), dict):
-        record["child_seconds"] = {str(k): float(v) for k, v in report["seconds"].items()
-                                   if isinstance(v, (int, float))}
-    if report.get("n_cell_errors"):
-        errors = [str(e) for e in report.get("cell_errors", [])][:3]
-        record["notes"].append(f"{report['n_cell_errors']} cell(s) failed: " + "; ".join(errors))
+
+def _no_results(outcome: ChildOutcome) -> str:
+    why = "the notebook ended the grading process early (os._exit, a crash, or out of memory)"
+    if outcome.returncode and outcome.returncode < 0:
+        why += f"; signal {-outcome.returncode}"
+    last = [line for line in outcome.stderr_tail.splitlines() if line.strip()][-1:]
+    return f"{why}; no results" + (f" (last error: {last[0][:150]})" if last else "")
+
+
+def _judge_exercise(p: _Prepared, entry: ExerciseReport, values: dict, tampering: list[str]) -> dict:
+    """The gradebook entry of one exercise from the child's report of it."""
+    ex = p.exercise
+    results: list[CaseResult] = []
+    calls = entry.calls() if entry.status == Status.OK else []
+    for k, (case, expected) in enumerate(zip(p.cases, p.expected)) if entry.status == Status.OK else ():
+        call = calls[k] if k < len(calls) else CallRecord(Status.ERROR, error="no result for this case")
+        violations = call.violations or (["uses names that tamper with the grader"] if tampering and ex.forbid else [])
+        try:
+            value = codec.decode(call.value, values) if call.status == Status.OK else None
+            results.append(judge_case(ex, case, expected, status=call.status, value=value, error=call.error,
+                                      violations=violations))
+        except (ValueError, KeyError, TypeError) as exc:
+            results.append(judge_case(ex, case, expected, status=Status.ERROR, error=f"unreadable result: {exc}"))
+    return {"points": _score(ex.points, results), "max": ex.points, "status": str(entry.status),
+            "cases": [r.as_dict() for r in results], "note": _exercise_note(ex.id, entry.status, results, ex.function)}
+
+
+def grade_one(path: Path, student: str, ids: list[str], prepared: list[_Prepared], config: GradeConfig,
+              slot: int, server: ForkServer, stage: str | None = None, file: str | None = None) -> dict:
+    """Grade one notebook; never raises for anything the submission does."""
+    record = _new_record(student, file or Path(path).name)
+    try:
+        sub = read_submission(path)
+    except (OSError, ValueError) as exc:
+        return _fail_all(record, prepared, str(exc))
+    record["notes"] += sub.notes
+    tampering = scan_source("\n".join(src for _, src in sub.cells))
+    outcome, report, values, problem = _run(sub, prepared, config, slot, server, stage)
+    record["seconds"] = round(outcome.seconds, 2)
+    if report is None:
+        if problem.startswith("the notebook ended"):
+            record["stderr"] = outcome.stderr_tail[-1000:]
+        return _fail_all(record, prepared, problem)
+    record["child_seconds"] = {str(k): float(v) for k, v in report.seconds.items() if isinstance(v, (int, float))}
+    if report.n_cell_errors:
+        errors = [str(e) for e in report.cell_errors][:3]
+        record["notes"].append(f"{report.n_cell_errors} cell(s) failed: " + "; ".join(errors))
     if tampering:
         record["notes"].append("uses names that tamper with the grader (" + ", ".join(tampering) +
                                "): 0 points for exercises with forbid rules; review by hand")
-    exercises = report.get("exercises") if isinstance(report.get("exercises"), dict) else {}
     for p in prepared:
-        ex = p.exercise
-        entry = exercises.get(ex.id) if isinstance(exercises.get(ex.id), dict) else {"status": "missing"}
-        status = entry.get("status") if entry.get("status") in ("ok", "missing", "not callable") else "missing"
-        results: list[CaseResult] = []
-        raw_cases = entry.get("cases") if isinstance(entry.get("cases"), list) else []
-        if status == "ok":
-            for k, (case, expected) in enumerate(zip(p.cases, p.expected)):
-                raw = raw_cases[k] if k < len(raw_cases) and isinstance(raw_cases[k], dict) else \
-                    {"status": "error", "error": "no result for this case"}
-                violations = [str(v)[:200] for v in raw.get("violations", [])][:5] if isinstance(
-                    raw.get("violations"), list) else []
-                if tampering and ex.forbid:
-                    violations = violations or ["uses names that tamper with the grader"]
-                try:
-                    value = codec.decode(raw.get("value"), values) if raw.get("status") == "ok" else None
-                    st = raw.get("status") if raw.get("status") in ("ok", "error", "not attempted") else "error"
-                    results.append(judge_case(ex, case, expected, status=st, value=value,
-                                              error=str(raw.get("error", ""))[:300], violations=violations))
-                except (ValueError, KeyError, TypeError) as exc:
-                    results.append(judge_case(ex, case, expected, status="error",
-                                              error=f"unreadable result: {exc}"))
-        record["exercises"][ex.id] = {
-            "points": _score(ex.points, results), "max": ex.points, "status": status,
-            "cases": [r.as_dict() for r in results],
-            "note": _exercise_note(ex.id, status, results, ex.function),
-        }
+        record["exercises"][p.exercise.id] = _judge_exercise(p, report.exercise(p.exercise.id), values, tampering)
     return _finish(record, prepared)
 
 
@@ -311,48 +269,33 @@ def _finish(record: dict, prepared: list[_Prepared]) -> dict:
 
 
 # ------------------------------------------------------------------ many submissions
-def grade(paths: list[Path], config: GradeConfig, *, progress: Callable[[str], None] | None = None) -> dict:
-    """Grade ``paths`` with ``config.jobs`` children at a time; return the gradebook dict."""
-    paths = [Path(p) for p in paths]
-    ids = config.exercises
-    if not ids:
-        found = []
-        for p in paths:
-            try:
-                found.append(read_submission(p)[1])
-            except (OSError, ValueError):
-                pass
-        ids = infer_exercises(found)
+def _assignment(paths: list[Path], names: dict[Path, str], config: GradeConfig,
+                progress: Callable[[str], None] | None) -> tuple[list[str], list[str]]:
+    """The exercise ids to grade, and the students whose notebooks mark other chapters."""
+    if config.exercises:
+        return list(config.exercises), []
+    found = {}
+    for p in paths:
+        try:
+            found[names[p]] = read_submission(p).ids
+        except Exception:  # an unreadable notebook gets its 0 when graded
+            pass
+    ids, outliers = infer_exercises(found)
     if not ids:
         raise ValueError("No exercises to grade: none of the submissions marks an exercise. "
                          "Pass --exercises 2.1,2.2 (or the chapter: --exercises 2).")
-    prepared = _prepare(ids, config.hidden)
-    names = student_ids(paths)
-    slots: queue.Queue[int] = queue.Queue()
-    for s in range(max(1, config.jobs)):
-        slots.put(s)
+    if outliers and progress:
+        progress(f"note: graded on the chapters most notebooks mark; these mark others: {', '.join(outliers[:10])}")
+    return ids, outliers
 
-    def work(path: Path) -> dict:
-        slot = slots.get()
-        try:
-            rec = grade_one(path, names[path], ids, prepared, config, slot, server, stage)
-        except Exception as exc:  # a grader bug must not lose the other students' grades
-            rec = _finish({"student": names[path], "file": path.name, "exercises": {
-                p.exercise.id: {"points": 0.0, "max": p.exercise.points, "status": "not run", "cases": []}
-                for p in prepared}, "notes": [f"internal grader error, grade by hand: {type(exc).__name__}: {exc}"]},
-                prepared)
-        finally:
-            slots.put(slot)
-        if progress:
-            progress(f"{rec['student']}: {rec['total']:g}/{rec['max']:g}")
-        return rec
 
+def _make_stage(config: GradeConfig) -> tuple[str, list[str]]:
+    """The grader's private directory, with one size-limited file system per job slot (as root),
+    mounted before the sandbox server starts so that its mount namespace shares them."""
     # As root, outside the shared /tmp, which the children get an empty private copy of.
     root_dir = config.workdir or ("/run" if is_root() and os.path.isdir("/run") else None)
     stage = tempfile.mkdtemp(prefix="cnnlib-grader-", dir=root_dir)
     os.chmod(stage, 0o711)
-    # One size-limited file system per job slot, mounted before the sandbox server
-    # starts so that its mount namespace shares it: a submission can fill only its own.
     slot_dirs = []
     for k in range(max(1, config.jobs)):
         slot_dir = os.path.join(stage, f"slot{k}")
@@ -360,9 +303,44 @@ def grade(paths: list[Path], config: GradeConfig, *, progress: Callable[[str], N
         if private_directory(slot_dir, config.limits):
             os.chmod(slot_dir, 0o711)
             slot_dirs.append(slot_dir)
+    return stage, slot_dirs
+
+
+def grade(paths: list[Path], config: GradeConfig, *, progress: Callable[[str], None] | None = None,
+          names: dict[Path, str] | None = None) -> dict:
+    """Grade ``paths`` with ``config.jobs`` children at a time; return the gradebook dict.
+
+    ``names``: student ids per path (default :func:`student_ids` of ``paths``; a
+    sharded run passes those of the whole class).
+    """
+    paths = [Path(p) for p in paths]
+    names = names or student_ids(paths)
+    ids, outliers = _assignment(paths, names, config, progress)
+    prepared = _prepare(ids, config.hidden)
+    slots: queue.Queue[int] = queue.Queue()
+    for s in range(max(1, config.jobs)):
+        slots.put(s)
+
+    def work(path: Path) -> dict:
+        slot = slots.get()
+        try:
+            rec = grade_one(path, names[path], ids, prepared, config, slot, server, stage, file=names[path] + ".ipynb")
+        except BaseException as exc:  # a grader bug must not lose the other students' grades
+            rec = _fail_all(_new_record(names[path], names[path] + ".ipynb"), prepared,
+                            f"internal grader error, grade by hand: {type(exc).__name__}: {str(exc)[:200]}")
+        finally:
+            slots.put(slot)
+        if names[path] in outliers:
+            rec["notes"].insert(0, "the notebook marks exercises of chapters this assignment does not have")
+            rec = _finish(rec, prepared)
+        if progress:
+            progress(f"{rec['student']}: {rec['total']:g}/{rec['max']:g}")
+        return rec
+
+    stage, slot_dirs = _make_stage(config)
     try:
-        hide = _private_dirs(config, paths, stage)
-        with ForkServer(stage, hide) as server, ThreadPoolExecutor(max_workers=max(1, config.jobs)) as pool:
+        with ForkServer(stage, _private_dirs(config, paths, stage)) as server, \
+                ThreadPoolExecutor(max_workers=max(1, config.jobs)) as pool:
             isolation = server.isolation
             records = list(pool.map(work, paths))
     finally:
@@ -395,6 +373,11 @@ def _private_dirs(config: GradeConfig, paths: list[Path], stage: str) -> tuple[s
     return tuple(str(h) for h in hide)
 
 
+def csv_text(text: str) -> str:
+    """``text`` safe in a spreadsheet: a cell that begins like a formula gets a leading quote."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def write_csv(book: dict, path: Path) -> None:
     """One row per student: id, file, one column per exercise, total, max, feedback."""
     ids = list(book["exercises"])
@@ -402,9 +385,9 @@ def write_csv(book: dict, path: Path) -> None:
         writer = csv.writer(f)
         writer.writerow(["student", "file", *ids, "total", "max", "feedback"])
         for rec in book["submissions"]:
-            writer.writerow([rec["student"], rec["file"],
+            writer.writerow([csv_text(rec["student"]), csv_text(rec["file"]),
                              *[f"{rec['exercises'].get(i, {}).get('points', 0):g}" for i in ids],
-                             f"{rec['total']:g}", f"{rec['max']:g}", rec["feedback"]])
+                             f"{rec['total']:g}", f"{rec['max']:g}", csv_text(rec["feedback"])])
 
 
 def write_json(book: dict, path: Path) -> None:

@@ -3,10 +3,16 @@
 When the grader runs as root (as in a container or CI), each concurrent job
 slot gets its own unprivileged user id: the child cannot read the hidden
 tests (keep them ``chmod 700``), the parent's files or another child's
-directory, cannot signal other processes, and its process count can be
-watched and its leftovers killed by user id. ``unshare -n`` gives it a network
-namespace with no interfaces. Without root the child runs as the same user,
-limited by ``setrlimit`` and killed by process group.
+directory, and its process count can be watched and its leftovers killed by
+user id. ``unshare -n`` gives it a network namespace with no interfaces.
+Without root, in a user namespace, the child runs as the same user, limited by
+``setrlimit``. In both, each child is the init of its own PID namespace (it
+sees and can signal only its own processes; ending it ends them all). Where
+neither root nor user namespaces are available, the child runs as the same
+user in the grader's PID namespace, killed by process group.
+
+The child gets its inputs only after its cells have run: :func:`run_child`
+writes them, once, when the child creates ``cells.done``.
 """
 from __future__ import annotations
 
@@ -18,7 +24,9 @@ import sys
 import time
 from dataclasses import dataclass
 
-__all__ = ["Limits", "ChildOutcome", "ForkServer", "is_root", "private_directory", "release_directory",
+from cnnlib.grading.protocol import ChildRequest, Ended, ServerConfig, Started
+
+__all__ = ["Limits", "ChildOutcome", "ForkServer", "Handoff", "is_root", "private_directory", "release_directory",
            "run_child", "slot_uid", "user_namespaces_work"]
 
 
@@ -116,6 +124,19 @@ def _procs_of_group(pgid: int) -> list[int]:
     return pids
 
 
+def _procs_in_namespace(ns: str) -> list[int]:
+    """The processes of the PID namespace ``ns`` (a ``/proc/PID/ns/pid`` link's text)."""
+    pids = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                if os.readlink(f"/proc/{name}/ns/pid") == ns:
+                    pids.append(int(name))
+            except OSError:
+                continue
+    return pids
+
+
 def _kill_uid(uid: int) -> None:
     """Kill every process of ``uid``: a helper becomes ``uid`` and signals all it can (-1),
     first SIGSTOP (a stopped process cannot fork), then SIGKILL, until none is left."""
@@ -148,7 +169,11 @@ def user_namespaces_work() -> bool:
     if not _CONFINE_OK:
         import tempfile
 
-        probe = "import sys; from cnnlib.grading.runner import _confine_works; sys.exit(0 if _confine_works(sys.argv[1]) else 1)"
+        import cnnlib
+
+        here = os.path.dirname(os.path.dirname(os.path.realpath(cnnlib.__file__)))
+        probe = (f"import sys; sys.path.insert(0, {here!r}); from cnnlib.grading.mounts import confine_works; "
+                 "sys.exit(0 if confine_works(sys.argv[1]) else 1)")
         with tempfile.TemporaryDirectory(prefix="cnnlib-probe-") as stage:
             try:
                 done = subprocess.run([unshare, "-r", "-m", "-n", "--", sys.executable, "-I", "-c", probe, stage],
@@ -160,7 +185,8 @@ def user_namespaces_work() -> bool:
 
 
 class ForkServer:
-    """The runner's fork server (see :mod:`cnnlib.grading.runner`), started once per grading run.
+    """The runner's fork server (see :mod:`cnnlib.grading.runner`), started once per grading run
+    and again at once if it dies.
 
     Args:
         stage: a private directory of the grader's (used while setting up mounts).
@@ -169,84 +195,112 @@ class ForkServer:
     """
 
     def __init__(self, stage: str, hide: tuple[str, ...] = ()):
-        import json
         import threading
 
-        cmd = [sys.executable, "-I", "-m", "cnnlib.grading.runner", "--stage", stage]
-        hides = [arg for path in hide for arg in ("--hide", os.path.realpath(path))]
+        self.stage = stage
+        self.config = ServerConfig(stage=stage, hide=[os.path.realpath(p) for p in hide])
         unshare = shutil.which("unshare")
-        self.isolation = "same user as the grader; resource limits only (hidden tests readable)"
+        self.prefix: list[str] = []
+        self.isolation = "same user as the grader; resource limits only (hidden tests readable; no PID namespace)"
         if is_root():
-            self.isolation = "separate user per job slot; resource limits"
+            self.isolation = "separate user per job slot; resource limits; own PID namespace"
             if unshare and _unshare_works(unshare, "-m", "-n"):
-                cmd = [unshare, "-m", "-n", "--"] + cmd + ["--isolate-files"] + hides
+                self.prefix = [unshare, "-m", "-n", "--"]
+                self.config.isolate_files = True
                 self.isolation += "; no network; hidden tests unmounted"
         elif user_namespaces_work():
             # No root, but user namespaces: the server is root only inside its own.
-            cmd = [unshare, "-r", "-m", "-n", "--"] + cmd + ["--isolate-files", "--user-namespace"] + hides
-            self.isolation = ("same user as the grader, in a user namespace; resource limits; no network; "
-                              "hidden tests unmounted; files read-only outside the submission's own directory")
+            self.prefix = [unshare, "-r", "-m", "-n", "--"]
+            self.config.isolate_files = self.config.user_namespace = True
+            self.isolation = ("same user as the grader, in a user namespace; resource limits; own PID namespace; "
+                              "no network; hidden tests unmounted; files read-only outside the submission's own "
+                              "directory")
         self._err = open(os.path.join(stage, "server.stderr"), "wb")
         os.chmod(self._err.name, 0o600)
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err,
-                                     env=_base_env(stage), cwd=stage, start_new_session=True)
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
-        self._messages: dict[str, dict] = {}
         self._next = 0
-        # The server warms up (imports PyTorch) while the parent prepares the checks.
-        self._reader = threading.Thread(target=self._read, daemon=True)
+        self.restarts = 0
+        self._spawn()
+
+    def _spawn(self) -> None:
+        """Start a server; it warms up (imports PyTorch) while the parent prepares the checks."""
+        import threading
+
+        import cnnlib
+
+        # -I: no environment variables, no user site; the server imports this very cnnlib.
+        here = os.path.dirname(os.path.dirname(os.path.realpath(cnnlib.__file__)))
+        start = f"import sys; sys.path.insert(0, {here!r}); from cnnlib.grading.runner import serve; sys.exit(serve())"
+        cmd = self.prefix + [sys.executable, "-I", "-c", start]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err,
+                                     env=_base_env(self.stage), cwd=self.stage, start_new_session=True)
+        self.proc.stdin.write((self.config.to_json() + "\n").encode())
+        self.proc.stdin.flush()
+        self._messages: dict = {}
+        self._reader = threading.Thread(target=self._read, args=(self.proc, self._messages), daemon=True)
         self._reader.start()
 
-    def _read(self) -> None:
+    def _read(self, proc: subprocess.Popen, messages: dict) -> None:
         import json
 
-        for line in self.proc.stdout:
-            if line.startswith(b'{"ready"'):
-                with self._cond:
-                    self._messages[("server", "ready")] = {}
-                    self._cond.notify_all()
+        for line in proc.stdout:
+            try:
+                msg = json.loads(line)
+            except ValueError:
                 continue
-            msg = json.loads(line)
             with self._cond:
-                key = (msg["id"], "status" if "status" in msg else "pid")
-                self._messages[key] = msg
+                if "ready" in msg:
+                    messages[("server", "ready")] = True
+                elif "status" in msg:
+                    messages[(str(msg.get("id")), "status")] = Ended.from_dict(msg)
+                else:
+                    messages[(str(msg.get("id")), "pid")] = Started.from_dict(msg)
                 self._cond.notify_all()
         with self._cond:
-            self._messages[("server", "dead")] = {}
+            messages[("server", "dead")] = True
             self._cond.notify_all()
 
-    def _await(self, key, timeout: float | None) -> dict | None:
+    def _await(self, key, timeout: float | None, messages: dict | None = None):
+        messages = self._messages if messages is None else messages
         with self._cond:
-            self._cond.wait_for(lambda: key in self._messages or ("server", "dead") in self._messages, timeout)
-            return self._messages.pop(key, None)
+            self._cond.wait_for(lambda: key in messages or ("server", "dead") in messages, timeout)
+            return messages.pop(key, None)
 
-    def _await_ready(self) -> dict | None:
+    def _alive_and_ready(self) -> dict:
+        """The live server's messages, after restarting a dead one."""
         with self._cond:
-            self._cond.wait_for(lambda: ("server", "ready") in self._messages
-                                or ("server", "dead") in self._messages, 300)
-            return self._messages.get(("server", "ready"))
+            if ("server", "dead") in self._messages:
+                self.proc.kill()
+                self.proc.wait()
+                self.restarts += 1
+                self._spawn()
+            messages = self._messages
+            self._cond.wait_for(lambda: ("server", "ready") in messages or ("server", "dead") in messages, 300)
+            if ("server", "ready") not in messages:
+                raise RuntimeError(f"the grader's sandbox server did not start; see {self._err.name}")
+            return messages
 
-    def start(self, request: dict) -> tuple[str, int]:
-        """Send ``request``; return ``(request_id, child_pid)``."""
-        import json
-
-        if self._await_ready() is None:
-            raise RuntimeError(f"the grader's sandbox server did not start; see {self._err.name}")
+    def start(self, request: ChildRequest) -> tuple[str, int, dict]:
+        """Send ``request``; return ``(request_id, keeper_pid, messages)`` (the server's messages
+        in which its end will appear)."""
+        messages = self._alive_and_ready()
         with self._lock:
             self._next += 1
-            rid = f"r{self._next}"
-            self.proc.stdin.write((json.dumps({**request, "id": rid}) + "\n").encode())
+            request.id = f"r{self._next}"
+            self.proc.stdin.write((request.to_json() + "\n").encode())
             self.proc.stdin.flush()
-        msg = self._await((rid, "pid"), 120)
-        if not msg or "pid" not in msg:
+        msg = self._await((request.id, "pid"), 120, messages)
+        if msg is None or not msg.pid:
             raise RuntimeError(f"the sandbox server could not start a child: {msg}")
-        return rid, int(msg["pid"])
+        return request.id, msg.pid, messages
 
-    def exited(self, rid: str, timeout: float) -> int | None:
-        """The child's exit status, or None if it is still running after ``timeout`` s."""
-        msg = self._await((rid, "status"), timeout)
-        return None if msg is None else int(msg["status"])
+    def exited(self, rid: str, timeout: float, messages: dict) -> int | None:
+        """The child's exit status, None if still running after ``timeout`` s; -9 if the server died."""
+        msg = self._await((rid, "status"), timeout, messages)
+        if msg is None and ("server", "dead") in messages:
+            return -9
+        return None if msg is None else msg.status
 
     def close(self) -> None:
         try:
@@ -287,7 +341,74 @@ def release_directory(path: str) -> None:
     subprocess.run(["umount", "-l", path], capture_output=True)
 
 
-def run_child(server: ForkServer, workdir: str, nonce: str, limits: Limits, *, slot: int,
+@dataclass
+class Handoff:
+    """What :func:`run_child` gives the child once its cells have run: ``inputs.json`` and ``inputs.npz``."""
+
+    inputs_json: bytes
+    inputs_npz: bytes
+    sent: bool = False
+
+
+def _hand_inputs(workdir: str, handoff: Handoff, uid: int | None) -> None:
+    """If the child said its cells are done, write its inputs (once, never through a link)."""
+    if handoff.sent or not os.path.lexists(os.path.join(workdir, "cells.done")):
+        return
+    handoff.sent = True
+    dir_fd = os.open(workdir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        for name, data in (("inputs.npz", handoff.inputs_npz), ("inputs.json", handoff.inputs_json),
+                           ("inputs.ready", b"")):
+            fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, dir_fd=dir_fd)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+    except OSError:
+        pass  # the child made these names itself: it waits, then reports that no inputs came
+    finally:
+        os.close(dir_fd)
+
+
+def _count_procs(uid: int | None, keeper: int, ns: list[str]) -> int:
+    if uid is not None:
+        return len(_procs_of_uid(uid))
+    if not ns:
+        try:
+            ns.append(os.readlink(f"/proc/{keeper}/ns/pid_for_children"))
+        except OSError:
+            ns.append("")
+    return len(_procs_in_namespace(ns[0])) if ns[0] else len(_procs_of_group(keeper))
+
+
+def _watch(server: ForkServer, rid: str, messages: dict, keeper: int, workdir: str, limits: Limits,
+           handoff: Handoff, uid: int | None) -> tuple[int | None, str]:
+    """Wait for the child; hand it its inputs; stop it at a limit. ``(status, killed_for)``."""
+    start = time.monotonic()
+    ns: list[str] = []
+    checks = 0
+    while True:
+        status = server.exited(rid, 0.02 if not handoff.sent else 0.1, messages)
+        if status is not None:
+            return status, ""
+        _hand_inputs(workdir, handoff, uid)
+        if time.monotonic() - start > limits.timeout:
+            return None, f"stopped after the time limit of {limits.timeout:g} s (an endless loop?)"
+        checks += 1
+        if checks % 5 == 0 and _count_procs(uid, keeper, ns) > limits.max_procs + 1:  # + the keeper
+            return None, f"stopped: started more than {limits.max_procs} processes (a fork bomb?)"
+
+
+def _end(keeper: int, uid: int | None) -> None:
+    """Kill the child and everything it left: by user as root, else its keeper's group
+    (the child dies with its keeper, and its PID namespace with it)."""
+    if uid is not None:
+        _kill_uid(uid)
+    try:
+        os.killpg(keeper, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def run_child(server: ForkServer, workdir: str, nonce: str, limits: Limits, handoff: Handoff, *, slot: int,
               stderr_path: str) -> ChildOutcome:
     """Run one submission's child on ``workdir`` under ``limits``; leaves no process behind."""
     uid = slot_uid(slot) if is_root() else None
@@ -296,36 +417,17 @@ def run_child(server: ForkServer, workdir: str, nonce: str, limits: Limits, *, s
         for name in os.listdir(workdir):
             os.chown(os.path.join(workdir, name), uid, uid)
     env = {**_base_env(workdir), "MPLCONFIGDIR": os.path.join(workdir, ".mpl")}
-    request = {"workdir": workdir, "nonce": nonce, "stderr": stderr_path, "uid": uid, "env": env,
-               "memory": limits.memory_mb * 2**20, "cpu": int(limits.timeout) + 5,
-               "fsize": limits.fsize_mb * 2**20, "nproc": limits.nproc}
-    rid, pid = server.start(request)
+    request = ChildRequest(workdir=workdir, nonce=nonce, stderr=stderr_path, uid=uid, env=env,
+                           memory=limits.memory_mb * 2**20, cpu=int(limits.timeout) + 5,
+                           fsize=limits.fsize_mb * 2**20, nproc=limits.nproc)
     start = time.monotonic()
-    killed_for = ""
-    status = None
-    checks = 0
-    while True:
-        status = server.exited(rid, 0.1)
-        if status is not None:
-            break
-        if time.monotonic() - start > limits.timeout:
-            killed_for = f"stopped after the time limit of {limits.timeout:g} s (an endless loop?)"
-            break
-        checks += 1
-        if checks % 2 == 0:
-            n = len(_procs_of_uid(uid) if uid is not None else _procs_of_group(pid))
-            if n > limits.max_procs:
-                killed_for = f"stopped: started more than {limits.max_procs} processes (a fork bomb?)"
-                break
-    if uid is not None:
-        _kill_uid(uid)
-    else:
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+    rid, keeper, messages = server.start(request)
+    try:
+        status, killed_for = _watch(server, rid, messages, keeper, workdir, limits, handoff, uid)
+    finally:
+        _end(keeper, uid)
     if status is None:
-        status = server.exited(rid, 30)
+        status = server.exited(rid, 30, messages)
     seconds = time.monotonic() - start
     with open(stderr_path, "rb") as f:
         f.seek(0, os.SEEK_END)

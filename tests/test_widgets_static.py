@@ -91,6 +91,17 @@ def test_key_draws_equal_frames_once_and_html_travels_with_each_frame():
     assert [type(c) for c in _select(widget, shape="cube", size=3).children] == [W.HTML]
 
 
+def test_only_the_widgets_shown_are_made():
+    """Every widget made is saved with the page: no spare images or texts for repeated frames."""
+    from ipywidgets.widgets.widget import _instances
+
+    before = set(_instances)
+    widget = precomputed(lambda shape, size: (f"<b>{shape}</b>", _plot(shape, 3)), _controls())  # 12 draws
+    made = [w for k, w in _instances.items() if k not in before]
+    assert sum(isinstance(w, W.Image) for w in made) == len(widget.images) == 3
+    assert sum(type(w) is W.HTML for w in made) == 3
+
+
 def test_a_grid_too_large_is_refused_before_drawing():
     calls = []
     controls = {"a": W.SelectionSlider(options=list(range(30))), "b": W.SelectionSlider(options=list(range(30)))}

@@ -71,7 +71,8 @@ def photo_browser(name: str = "cat", channel: str = "all") -> W.VBox:
     if static_mode():
         photos = STATIC_PHOTOS if name in STATIC_PHOTOS else [name, *STATIC_PHOTOS]
         controls = {"photo": W.Dropdown(options=photos, value=name, description="photo"),
-                    "channel": W.ToggleButtons(options=CHANNEL_VIEWS, value=channel, description="channel", style=style)}
+                    "channel": W.ToggleButtons(options=CHANNEL_VIEWS, value=channel, description="channel", style=style,
+                                               layout=W.Layout(width="100%"))}  # a row of its own
         return precomputed(lambda photo, channel: plot_photo_channels(sample_image(photo), photo, channel), controls,
                            image_format="jpeg", note=f"On this page: {len(photos)} of the {len(sample_image_names())} "
                            "photos. Run the notebook to browse them all.")

@@ -213,7 +213,8 @@ def precomputed(render: Callable[..., Frame], controls: Mapping[str, W.Widget], 
                          f"max_frames={max_frames}. Offer fewer values per control (or a `key` that says which "
                          "values a frame does not depend on): a page holds a small grid; a running kernel offers "
                          "every value.")
-    frame_layout, image_layout = W.Layout(), W.Layout(max_width="100%", height="auto")
+    # Shared layouts: each widget's own would add a model of about 1 kB to the page.
+    frame_layout, stack_layout, image_layout = W.Layout(), W.Layout(), W.Layout(max_width="100%", height="auto")
     images: dict[str, W.Image] = {}
     htmls: dict[str, W.HTML] = {}
     drawn: dict[Hashable, tuple[str | None, str | None]] = {}
@@ -230,9 +231,10 @@ def precomputed(render: Callable[..., Frame], controls: Mapping[str, W.Widget], 
                 finally:
                     plt.close(fig)
                 digest = hashlib.sha256(data).hexdigest()
-                images.setdefault(digest, W.Image(value=data, format=image_format, layout=image_layout))
-            if html is not None:
-                htmls.setdefault(html, W.HTML(html))
+                if digest not in images:  # (a widget made and not used would still be saved with the page)
+                    images[digest] = W.Image(value=data, format=image_format, layout=image_layout)
+            if html is not None and html not in htmls:
+                htmls[html] = W.HTML(html)
             drawn[k] = (html, digest)
         html, digest = drawn[k]
         label = ", ".join(f"{controls[n].description or n}: {_label(o)}" for n, o in zip(names, combo))
@@ -252,7 +254,8 @@ def precomputed(render: Callable[..., Frame], controls: Mapping[str, W.Widget], 
             return frames[prefix]
         control = controls[names[level]]
         children = [nest(level + 1, prefix + (_value(o),)) for o in options[level]]
-        stack = W.Stack(children, selected_index=control.index if control.index is not None else 0)
+        stack = W.Stack(children, selected_index=control.index if control.index is not None else 0,
+                        layout=stack_layout)
         links.append(W.jslink((control, "index"), (stack, "selected_index")))
         return stack
 

@@ -21,9 +21,15 @@ control. Building the book without it leaves the widgets dead on the site (the
 controls move, the figure stays), which ``tests/test_book_widgets.py`` catches.
 
 Frames are PNG (or JPEG for photographs) drawn at the page column's width, at
-most ``width_px`` pixels wide; identical frames are embedded once. The grid is
-refused before anything is drawn when it has more than ``max_frames``
-combinations, and after drawing when the frames weigh more than ``max_bytes``.
+most ``width_px`` pixels wide; identical pictures are embedded once. The grid is
+refused before anything is drawn when it needs more than ``max_frames``
+distinct frames (or has more than ``MAX_COMBINATIONS`` combinations), and
+after drawing when the pictures weigh more than ``max_bytes``.
+
+Why ``Stack`` and ``jslink``: the page's widget manager runs links in the
+browser, while ``observe`` callbacks and ``Output`` widgets need a kernel. Each
+frame's ``tooltip`` names its control values, which a reader sees on hover and
+the browser test checks against the controls.
 """
 from __future__ import annotations
 

@@ -74,7 +74,7 @@ def test_notebook_gives_identical_outputs_twice(path):
     second = execute(path, timeout=CELL_TIMEOUT)
     a, b = visible_outputs(first, _mask), visible_outputs(second, _mask)
     assert len(a) > 0
-    assert any("image/png" in line for line in a), "figures are part of the comparison"
+    assert any("image/png" in line or "image/jpeg" in line for line in a), "figures are part of the comparison"
     differ = [f"{x!r}\n    != {y!r}" for x, y in zip(a, b) if x != y]
     assert not differ and len(a) == len(b), (
         f"{path.name} differs between runs ({len(a)} vs {len(b)} output lines); seed it, or tag a cell that "

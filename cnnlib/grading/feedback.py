@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import html
+import re
 from dataclasses import dataclass, field
 
 from cnnlib.grading.evaluate import CaseResult, expected_value, judge_case, to_plain_state_dict
@@ -99,6 +100,15 @@ class CheckReport:
         return "".join(out)
 
 
+# ipykernel compiles each cell under /tmp/ipykernel_<pid>/<hash>.py; plain
+# IPython and exec() use names like <ipython-input-3-...> and <string>.
+_CELL_FILE = re.compile(r"^<|(^|[/\\])ipykernel_\d+[/\\][^/\\]+\.py$")
+
+
+def _is_cell_file(filename: str) -> bool:
+    return bool(_CELL_FILE.search(filename))
+
+
 def _is_stub_error(exc: BaseException, exercise: Exercise) -> bool:
     return isinstance(exc, NotImplementedError) and f"exercise {exercise.id}" in str(exc)
 
@@ -121,7 +131,7 @@ def run_visible(exercise: Exercise, fn) -> CheckReport:
             where = ""
             tb = err.__traceback__
             while tb is not None:
-                if tb.tb_frame.f_code.co_filename.startswith("<"):
+                if _is_cell_file(tb.tb_frame.f_code.co_filename):
                     where = f" (line {tb.tb_lineno} of your cell)"
                 tb = tb.tb_next
             report.results.append(judge_case(exercise, case, expected, status="error",

@@ -52,11 +52,11 @@ def winograd_kernel(weight: torch.Tensor) -> torch.Tensor:
         ``(4, 4, C_out, C_in / groups)``: entry ``[a, b]`` is the matrix that
         multiplies the transformed input tiles' entry ``[a, b]``.
     """
-    g = weight.movedim((2, 3), (0, 1))  # (3, 3, C_out, C_g)
-    # G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]] on rows, then on columns.
-    rows = torch.stack([g[0], (g[0] + g[1] + g[2]) / 2, (g[0] - g[1] + g[2]) / 2, g[2]])
-    return torch.stack([rows[:, 0], (rows[:, 0] + rows[:, 1] + rows[:, 2]) / 2,
-                        (rows[:, 0] - rows[:, 1] + rows[:, 2]) / 2, rows[:, 2]], dim=1)
+    c_out, c_g = weight.shape[:2]
+    G = torch.tensor([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]],
+                     dtype=weight.dtype, device=weight.device)
+    u = G @ weight.reshape(-1, 3, 3) @ G.T  # (C_out C_g, 4, 4): two small products for every kernel at once
+    return u.reshape(c_out, c_g, 4, 4).permute(2, 3, 0, 1)
 
 
 def _input_transform(xp: torch.Tensor, th: int, tw: int) -> torch.Tensor:

@@ -15,10 +15,10 @@ products ``(C_out, C_in) @ (C_in, tiles)``, so the work is three steps:
 2. 16 batched matrix products with the transformed kernels ``U = G g G^T``,
 3. output transform ``Y = A^T M A`` (additions only), tiles back into an image.
 
-The transforms use only additions and subtractions, written here as slices
-of the whole padded image (one operation per transform row for every tile at
-once) rather than per-tile matrix products, which keeps the fixed cost low
-for small layers. Lavin and Gray (2016) brought the method to CNNs.
+The transforms need only additions and subtractions; here each is one matrix
+product with a constant 16x16 (or 4x16) matrix over every tile at once, so a
+call is about ten tensor operations whatever the layer, which keeps the fixed
+cost low for small layers. Lavin and Gray (2016) brought the method to CNNs.
 """
 from __future__ import annotations
 
@@ -42,6 +42,27 @@ def _why_not(args: ConvArgs) -> str | None:
     return None
 
 
+_BT = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]
+_G = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
+_AT = [[1, 1, 1, 0], [0, 1, -1, -1]]
+_CONSTANTS: dict = {}
+
+
+def _transforms(dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``B^T (x) B^T`` (16x16), ``G (x) G`` (16x9) and ``A^T (x) A^T`` (4x16), cached per dtype and device.
+
+    A 2-D transform ``M^T d M`` of a tile is one matrix product with the
+    Kronecker product ``M^T (x) M^T`` on the tile flattened row by row; one
+    product for every tile at once keeps the number of operations, and so
+    the fixed cost per call, small.
+    """
+    key = (dtype, device)
+    if key not in _CONSTANTS:
+        bt, g, at = (torch.tensor(m, dtype=torch.float64) for m in (_BT, _G, _AT))
+        _CONSTANTS[key] = tuple(torch.kron(m, m).to(dtype=dtype, device=device) for m in (bt, g, at))
+    return _CONSTANTS[key]
+
+
 def winograd_kernel(weight: torch.Tensor) -> torch.Tensor:
     """The transformed kernels ``U = G g G^T``.
 
@@ -53,44 +74,8 @@ def winograd_kernel(weight: torch.Tensor) -> torch.Tensor:
         multiplies the transformed input tiles' entry ``[a, b]``.
     """
     c_out, c_g = weight.shape[:2]
-    G = torch.tensor([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]],
-                     dtype=weight.dtype, device=weight.device)
-    u = G @ weight.reshape(-1, 3, 3) @ G.T  # (C_out C_g, 4, 4): two small products for every kernel at once
-    return u.reshape(c_out, c_g, 4, 4).permute(2, 3, 0, 1)
-
-
-def _input_transform(xp: torch.Tensor, th: int, tw: int) -> torch.Tensor:
-    """``B^T d B`` of every 4x4 tile (stride 2) of ``xp`` ``(N, C, 2 th + 2, 2 tw + 2)``.
-
-    Returns:
-        ``(4, 4, N, C, th, tw)``.
-    """
-    r = [xp[:, :, k:k + 2 * th:2] for k in range(4)]  # rows 2t + k of every tile row t
-    # B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]
-    rows = [r[0] - r[2], r[1] + r[2], r[2] - r[1], r[1] - r[3]]
-    out = []
-    for t in rows:
-        c = [t[..., k:k + 2 * tw:2] for k in range(4)]
-        out.append(torch.stack([c[0] - c[2], c[1] + c[2], c[2] - c[1], c[1] - c[3]]))
-    return torch.stack(out)
-
-
-def _output_transform(m: torch.Tensor) -> torch.Tensor:
-    """``A^T M A`` of every tile, tiles laid back side by side.
-
-    Args:
-        m: ``(4, 4, N, C_out, th, tw)``.
-
-    Returns:
-        ``(N, C_out, 2 th, 2 tw)``.
-    """
-    # A^T = [[1, 1, 1, 0], [0, 1, -1, -1]] on rows, then on columns.
-    s = m[0] + m[1] + m[2]
-    t = m[1] - m[2] - m[3]
-    y = torch.stack([torch.stack([s[0] + s[1] + s[2], s[1] - s[2] - s[3]]),
-                     torch.stack([t[0] + t[1] + t[2], t[1] - t[2] - t[3]])])  # (2, 2, N, C, th, tw)
-    n, c, th, tw = y.shape[2:]
-    return y.permute(2, 3, 4, 0, 5, 1).reshape(n, c, 2 * th, 2 * tw)
+    gg = _transforms(weight.dtype, weight.device)[1]
+    return (gg @ weight.reshape(c_out * c_g, 9).T).reshape(4, 4, c_out, c_g)
 
 
 def conv_winograd(args: ConvArgs) -> torch.Tensor:
@@ -117,12 +102,16 @@ def conv_winograd(args: ConvArgs) -> torch.Tensor:
     g = args.groups
     h_out, w_out = h + ph0 + ph1 - 2, w + pw0 + pw1 - 2
     th, tw = -(-h_out // 2), -(-w_out // 2)
+    bb, _, aa = _transforms(args.x.dtype, args.x.device)
     # One pad: the caller's zeros plus what completes the last tile row and column.
     xp = F.pad(args.x, (pw0, pw1 + 2 * tw - w_out, ph0, ph1 + 2 * th - h_out))
-    v = _input_transform(xp, th, tw).reshape(16, n, g, c_g, th * tw)
-    u = winograd_kernel(args.weight).reshape(16, 1, g, c_out // g, c_g)
-    m = torch.matmul(u, v)  # (16, N, G, C_out / G, tiles)
-    y = _output_transform(m.reshape(4, 4, n, c_out, th, tw))
+    # Every 4x4 tile (stride 2) as a column, channel-major: (16, C_in N tiles), one copy.
+    tiles = xp.unfold(2, 4, 2).unfold(3, 4, 2).permute(4, 5, 1, 0, 2, 3).reshape(16, -1)
+    v = (bb @ tiles).view(16 * g, c_g, n * th * tw)  # B^T d B of every tile
+    u = winograd_kernel(args.weight).reshape(16 * g, c_out // g, c_g)
+    m = torch.bmm(u, v)  # the 16 (times groups) products: (16 G, C_out / G, N tiles)
+    y = (aa @ m.view(16, -1)).view(2, 2, c_out, n, th, tw)  # A^T M A of every tile
+    y = y.permute(3, 2, 4, 0, 5, 1).reshape(n, c_out, 2 * th, 2 * tw)
     if 2 * th != h_out or 2 * tw != w_out:
         y = y[:, :, :h_out, :w_out]
     if args.bias is not None:

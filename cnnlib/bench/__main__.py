@@ -23,13 +23,14 @@ from cnnlib.bench.conv import (
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cnnlib.bench", description="Benchmarks of cnnlib's operations.")
     sub = parser.add_subparsers(dest="benchmark", required=True)
-    conv = sub.add_parser("conv", help="conv2d, conv_transpose2d and depthwise conv2d (methods loops, im2col, fft) "
+    conv = sub.add_parser("conv", help="conv2d, conv_transpose2d and depthwise conv2d (methods loops, im2col, fft, winograd) "
                                        "against their torch.nn.functional twins")
     conv.add_argument("--small", action="store_true", help="the quick notebook suites instead of the full ones")
     conv.add_argument("--kinds", default=",".join(KINDS),
                       help=f"comma-separated kinds of layer (default all: {','.join(KINDS)})")
     conv.add_argument("--rounds", type=int, default=7, help="interleaved rounds per case (default 7)")
-    conv.add_argument("--methods", default="im2col,fft,loops", help="comma-separated methods (default all three)")
+    conv.add_argument("--methods", default="im2col,fft,loops,winograd",
+                      help="comma-separated methods (default all four; winograd times only 3x3 stride-1 layers)")
     conv.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     conv.add_argument("--loops-budget", type=float, default=3.0, help="seconds allowed to the loops method per case")
     args = parser.parse_args(argv)

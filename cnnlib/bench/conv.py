@@ -49,6 +49,7 @@ __all__ = [
     "ConvTiming",
     "conv_table_markdown",
     "KINDS",
+    "covers",
     "format_conv_table",
     "loops_rounds",
     "machine_description",
@@ -315,7 +316,7 @@ def _time_cases(cases, methods, rounds, loops_budget_s, dtype, verbose) -> list[
             expected = twin()
             fns = {REFERENCE: twin}
             caps = {"loops": loops_rounds(case, rounds, loops_budget_s)} if "loops" in methods else {}
-            for m in methods:
+            for m in (m for m in methods if covers(m, case)):
                 fns[m] = (lambda m=m: ours(m))
                 got = fns[m]()  # warm-up, and a correctness check
                 tol = 1e-3 * max(1.0, float(expected.abs().max()))
@@ -325,7 +326,7 @@ def _time_cases(cases, methods, rounds, loops_budget_s, dtype, verbose) -> list[
         ref = times[REFERENCE]
         ref_median = statistics.median(ref)
         rows.append(ConvTiming(case, REFERENCE, ref_median, 1.0, case.flops / ref_median / 1e9, len(ref)))
-        for m in methods:
+        for m in (m for m in methods if covers(m, case)):
             seconds = statistics.median(times[m])
             ratio = median_ratio(times[m], ref)
             n_rounds = len(times[m])
@@ -334,6 +335,11 @@ def _time_cases(cases, methods, rounds, loops_budget_s, dtype, verbose) -> list[
         if verbose:
             print(_case_line(case, [r for r in rows if r.case is case], methods), flush=True)
     return rows
+
+
+def covers(method: str, case: ConvCase) -> bool:
+    """Whether ``method`` handles ``case``: Winograd F(2x2, 3x3) only 3x3 stride-1 layers, the rest all."""
+    return method != "winograd" or (case.kind != "transposed" and case.kernel_size == 3 and case.stride == 1)
 
 
 def loops_rounds(case: ConvCase, rounds: int, budget_s: float) -> int:
@@ -373,6 +379,9 @@ def _case_line(case: ConvCase, rows: Sequence[ConvTiming], methods: Sequence[str
     cells = [f"{case.name:<22}", f"{case.shape:<42}", f"{case.flops / 1e9:7.2f}", f"{ref.seconds * 1e3:9.2f}",
              f"{ref.gflops:6.1f}"]
     for m in methods:
+        if m not in by:  # a method that does not cover this layer (winograd)
+            cells.append(f"{'-':>9}{'':>7}")
+            continue
         r = by[m]
         mark = "*" if r.note else " "
         cells.append(f"{r.ratio:8.2f}x{mark}{r.gflops:6.1f}")
@@ -437,7 +446,7 @@ def conv_table_markdown(rows: Sequence[ConvTiming]) -> str:
         by = {r.method: r for r in rows if r.case is case}
         k = case.kernel_size
         cells = [case.name, f"{k}x{k}, {case.in_channels}->{case.out_channels}", f"{by[REFERENCE].seconds * 1e3:.2f}"]
-        cells += [f"{by[m].ratio:.2f}" + ("\\*" if by[m].note else "") for m in methods]
+        cells += [f"{by[m].ratio:.2f}" + ("\\*" if by[m].note else "") if m in by else "-" for m in methods]
         lines.append("| " + " | ".join(cells) + " |")
     summary = summarize(rows)
     lines.append("| median | | | " + " | ".join(f"{summary[m]:.2f}" for m in methods) + " |")

@@ -79,6 +79,22 @@ def _download(target: Path) -> Path:
     return target
 
 
+def _download_cause(message: str) -> str:
+    """The first line of torchvision's download error and its causes, in one line.
+
+    torchvision writes ``Error downloading FILE:`` then, per mirror, ``Tried URL,
+    got:`` on one line and the cause (e.g. ``Name or service not known``) on the next.
+    """
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    if not lines:
+        return "no reason given"
+    causes = [lines[i + 1] for i, line in enumerate(lines[:-1]) if line.endswith("got:")]
+    if not causes and len(lines) > 1:
+        causes = [lines[-1]]
+    head = lines[0].rstrip(":")
+    return f"{head}: {'; '.join(dict.fromkeys(causes))}" if causes else head
+
+
 def load_fashion_mnist(
     split: str = "train",
     *,
@@ -115,7 +131,7 @@ def load_fashion_mnist(
                 target = Path(root) / "FashionMNIST" / "raw" if root is not None else cache_dir("FashionMNIST", "raw")
                 directory = _download(target)
             except ConnectionError as err:
-                reason = f"the download failed ({err.args[0].splitlines()[0][:160]})"
+                reason = f"the download failed ({_download_cause(str(err.args[0]))[:300]})"
         if directory is None:
             raise DataUnavailableError(
                 f"Fashion-MNIST is not on this machine: looked in {searched}, and {reason}. "

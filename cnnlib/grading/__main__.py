@@ -72,6 +72,24 @@ def _save(book: dict, args: argparse.Namespace, verb: str) -> int:
     return 0
 
 
+# What `pip install "cnnlib[grading]"` adds: the grader reads and runs notebooks.
+GRADING_EXTRA = {"nbformat": "nbformat", "nbclient": "nbclient", "jupyter_client": "jupyter_client",
+                 "yaml": "pyyaml"}
+
+
+def missing_grading_packages() -> list[str]:
+    """The packages of the ``cnnlib[grading]`` extra that do not import here."""
+    from importlib import import_module
+
+    missing = []
+    for module, package in GRADING_EXTRA.items():
+        try:
+            import_module(module)
+        except ImportError:
+            missing.append(package)
+    return missing
+
+
 def _isolation_note() -> None:
     from cnnlib.grading.sandbox import is_root, user_namespaces_work
 
@@ -156,6 +174,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--notebook", type=Path, help="a student notebook to benchmark (default: exercises 2.1-3.4)")
     args = parser.parse_args(argv)
+    missing = missing_grading_packages()
+    if missing:
+        print(f"error: the grader needs {', '.join(missing)}, which cnnlib's extra `grading` installs: "
+              f"pip install \"cnnlib[grading]\" (from a clone: pip install -e \".[grading]\")", file=sys.stderr)
+        return 2
 
     if args.command == "list":
         from cnnlib.grading.registry import list_exercises

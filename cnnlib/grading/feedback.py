@@ -114,10 +114,6 @@ class CheckReport:
         return "".join(out)
 
 
-def _is_stub_error(exc: BaseException, exercise: Exercise) -> bool:
-    return classify_call(exc, exercise.id).status == Status.NOT_ATTEMPTED
-
-
 def run_visible(exercise: Exercise, fn) -> CheckReport:
     """Run ``exercise``'s visible cases on ``fn``; return the report."""
     report = CheckReport(exercise.id, exercise.title, kind=exercise.kind)

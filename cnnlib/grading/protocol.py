@@ -18,8 +18,16 @@ The exchange for one submission::
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field, fields
-from enum import StrEnum
+try:
+    from enum import StrEnum
+except ImportError:  # Python 3.10
+    from enum import Enum
+
+    class StrEnum(str, Enum):
+        def __str__(self) -> str:
+            return str(self.value)
 from typing import Any
 
 __all__ = ["Status", "TimeLimit", "CallOutcome", "classify_call", "ServerConfig", "ChildRequest", "Started",
@@ -52,6 +60,16 @@ class CallOutcome:
     error: str = ""
 
 
+# ipykernel compiles each cell under /tmp/ipykernel_<pid>/<hash>.py; plain
+# IPython and exec() use names like <ipython-input-3-...> and <string>.
+_CELL_FILE = re.compile(r"^<|(^|[/\\])ipykernel_\d+[/\\][^/\\]+\.py$")
+
+
+def is_cell_file(filename: str) -> bool:
+    """Whether code compiled under ``filename`` is a notebook cell's (or exec'd) code."""
+    return bool(_CELL_FILE.search(filename))
+
+
 def classify_call(error: BaseException | None, exercise_id: str, time_limit: float | None = None) -> CallOutcome:
     """The one place that says what a call's exception means.
 
@@ -70,7 +88,7 @@ def classify_call(error: BaseException | None, exercise_id: str, time_limit: flo
     where = ""
     tb = error.__traceback__
     while tb is not None:
-        if tb.tb_frame.f_code.co_filename.startswith("<"):
+        if is_cell_file(tb.tb_frame.f_code.co_filename):
             where = f" (line {tb.tb_lineno} of your cell)"
         tb = tb.tb_next
     return CallOutcome(Status.ERROR, f"{type(error).__name__}: {error}{where}")

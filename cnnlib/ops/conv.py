@@ -6,10 +6,12 @@ bias, groups, dilation) plus ``method``:
 
 * ``"loops"``: a Python loop over output positions (the definition),
 * ``"im2col"``: strided windows + one matrix product (the fast default),
-* ``"fft"``: products of spectra (wins for large kernels).
+* ``"fft"``: products of spectra (wins for large kernels),
+* ``"winograd"``: Winograd F(2x2, 3x3), 2-D 3x3 kernels with stride 1 and
+  dilation 1 only (not in :data:`METHODS`, which lists the general methods).
 
 None of them calls ``torch.nn.functional.conv*``; the tests compare all
-three against it.
+of them against it.
 
 Output size per spatial axis::
 
@@ -25,6 +27,7 @@ from cnnlib.ops._args import ConvArgs, ConvArgumentError, IntOrTuple, PaddingArg
 from cnnlib.ops.conv_fft import conv_fft
 from cnnlib.ops.conv_im2col import conv_im2col
 from cnnlib.ops.conv_loops import conv_loops
+from cnnlib.ops.conv_winograd import conv_winograd
 
 __all__ = ["METHODS", "conv1d", "conv2d", "conv3d", "conv_nd"]
 
@@ -52,10 +55,11 @@ def conv_nd(
 ) -> torch.Tensor:
     """Convolution with ``nd`` spatial axes (1, 2 or 3); see :func:`conv2d`."""
     name = _NAMES[nd]
-    if method not in METHODS:
-        raise ConvArgumentError(f"{name}: method={method!r}; choose one of {', '.join(map(repr, METHODS))}.")
+    if method not in METHODS and method != "winograd":
+        raise ConvArgumentError(f"{name}: method={method!r}; choose one of {', '.join(map(repr, METHODS))} "
+                                "or 'winograd' (3x3 kernels, stride 1, dilation 1).")
     args = parse_conv_args(x, weight, bias, stride, padding, dilation, groups, nd=nd, name=name)
-    return METHODS[method](args)
+    return conv_winograd(args) if method == "winograd" else METHODS[method](args)
 
 
 def conv1d(
@@ -108,7 +112,8 @@ def conv2d(
         dilation: int or ``(D_h, D_w)``, spacing between kernel taps.
         groups: split input and output channels into this many independent
             groups (``groups = C_in`` is a depthwise convolution).
-        method: ``"loops"``, ``"im2col"`` or ``"fft"``.
+        method: ``"loops"``, ``"im2col"``, ``"fft"``, or ``"winograd"`` (3x3
+            kernels with stride 1 and dilation 1 only).
 
     Returns:
         ``(N, C_out, H_out, W_out)`` (or ``(C_out, H_out, W_out)`` for unbatched
@@ -117,7 +122,8 @@ def conv2d(
 
     Raises:
         ConvArgumentError: shapes, channels or groups that do not fit, a kernel
-            larger than the padded input, an unknown ``method``.
+            larger than the padded input, an unknown ``method``, a layer
+            ``"winograd"`` does not cover.
         TypeError: arguments of the wrong type.
 
     Example:

@@ -50,7 +50,8 @@ book: setup
 	@if [ -d _build ] && { [ ! -f $(BUILT) ] || [ -n "$$(find cnnlib -name '*.py' -newer $(BUILT) | head -1)" ]; }; then \
 	  echo "cnnlib changed since the notebooks last ran: rebuilding the book from scratch"; rm -rf _build; fi
 	@touch $(STAMPS)/book-started
-	$(BIN)/jupyter-book build --warningiserror --keep-going .
+	@# CNNLIB_STATIC_WIDGETS=1: widgets precompute their frames, so they work on the static site.
+	CNNLIB_STATIC_WIDGETS=1 $(BIN)/jupyter-book build --warningiserror --keep-going .
 	@mv $(STAMPS)/book-started $(BUILT)
 	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
 

@@ -6,8 +6,10 @@ its timeout expires (jupyter/nbclient#312); the blocking poll does not.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 from typing import Callable
@@ -23,16 +25,21 @@ _OUTPUT_TYPES = ("stream", "display_data", "execute_result", "error")
 def execute(path: str | Path, timeout: int = 120) -> nbformat.NotebookNode:
     """Run ``path`` top to bottom in a fresh kernel (cwd = its folder) and return it.
 
+    The kernel runs as the book build's does, with ``CNNLIB_STATIC_WIDGETS=1``
+    (widgets precompute their frames; see :mod:`cnnlib.widgets.static`).
     Every code cell gets the outputs its execution sent; the widgets' last
-    states go into ``nb.metadata.widgets`` as nbclient stores them. Raises ``RuntimeError`` for a cell that raised or took
-    longer than ``timeout`` seconds.
+    states (with their binary buffers, e.g. images) go into
+    ``nb.metadata.widgets`` as nbclient stores them. Raises ``RuntimeError``
+    for a cell that raised or took longer than ``timeout`` seconds.
     """
     from jupyter_client.manager import start_new_kernel
 
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
-    km, kc = start_new_kernel(kernel_name="python3", cwd=str(path.parent))
+    km, kc = start_new_kernel(kernel_name="python3", cwd=str(path.parent),
+                              env={**os.environ, "CNNLIB_STATIC_WIDGETS": "1"})
     widgets: dict[str, dict] = {}
+    buffers: dict[str, dict] = {}
     try:
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
@@ -42,7 +49,11 @@ def execute(path: str | Path, timeout: int = 120) -> nbformat.NotebookNode:
             while True:
                 msg = kc.get_iopub_msg(timeout=timeout)
                 if msg["msg_type"] in ("comm_open", "comm_msg") and "state" in msg["content"].get("data", {}):
-                    widgets.setdefault(msg["content"]["comm_id"], {}).update(msg["content"]["data"]["state"])
+                    comm, data = msg["content"]["comm_id"], msg["content"]["data"]
+                    widgets.setdefault(comm, {}).update(data["state"])
+                    for where, buffer in zip(data.get("buffer_paths", []), msg.get("buffers", [])):
+                        buffers.setdefault(comm, {})[json.dumps(where)] = {
+                            "path": where, "encoding": "base64", "data": base64.b64encode(bytes(buffer)).decode()}
                 if msg["parent_header"].get("msg_id") != msg_id:
                     continue
                 kind = msg["msg_type"]
@@ -57,14 +68,15 @@ def execute(path: str | Path, timeout: int = 120) -> nbformat.NotebookNode:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
     nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
-        "state": {comm: {"model_name": st.get("_model_name"), "state": st} for comm, st in widgets.items()}}}
+        "state": {comm: {"model_name": st.get("_model_name"), "state": st, "buffers": list(buffers.get(comm, {}).values())}
+                  for comm, st in widgets.items()}}}
     return nb
 
 
 def visible_outputs(nb: nbformat.NotebookNode,
                     mask: Callable[[nbformat.NotebookNode, list[str]], list[str]] | None = None) -> list[str]:
     """Each code cell's outputs as text lines ``"code cell N: ..."``, then
-    (sorted) what Output widgets show.
+    (sorted) what Output widgets show and the pictures of Image widgets.
 
     Consecutive pieces of one stream are joined, images become digests, and
     widget ids, which the kernel draws at random, are numbered by first use.
@@ -101,4 +113,7 @@ def visible_outputs(nb: nbformat.NotebookNode,
              for line in (mask or (lambda cell, lines: lines))(c, render(c.get("outputs", [])))]
     state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
     shown = [line for model in state.values() for line in render(model.get("state", {}).get("outputs", []))]
-    return cells + sorted(shown)
+    pictures = [f"widget image/{model['state'].get('format')}: sha256 "
+                f"{hashlib.sha256(''.join(b['data'] for b in model.get('buffers', [])).encode()).hexdigest()[:16]}"
+                for model in state.values() if model.get("model_name") == "ImageModel"]
+    return cells + sorted(shown) + sorted(pictures)

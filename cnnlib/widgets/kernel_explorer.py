@@ -9,9 +9,14 @@ Gaussian) or typed in by hand, one row per line or rows separated by ``;``::
     kernel_explorer(photo="camera", kernel="sobel_x")
 
 A kernel that cannot be read is explained in the widget, never raised.
+
+In a running kernel every control computes on demand. For the book
+(``CNNLIB_STATIC_WIDGETS=1``, see :mod:`cnnlib.widgets.static`) the views for
+:data:`STATIC_GRID` are drawn in advance; typing a kernel needs a running kernel.
 """
 from __future__ import annotations
 
+import textwrap
 from fractions import Fraction
 from functools import lru_cache
 
@@ -19,16 +24,21 @@ import ipywidgets as W
 import matplotlib.pyplot as plt
 import torch
 from cnnlib.widgets._show import show_figure
+from cnnlib.widgets.static import precomputed, static_mode
 
 from cnnlib.data.images import sample_image, sample_image_names
 from cnnlib.kernels import apply_kernel, get_kernel, kernel_names
 from cnnlib.viz.conv import plot_kernel_effect
 
-__all__ = ["CUSTOM", "KernelExplorer", "kernel_explorer", "parse_kernel"]
+__all__ = ["CUSTOM", "STATIC_GRID", "KernelExplorer", "kernel_explorer", "kernel_view", "parse_kernel"]
 
 CUSTOM = "custom (type below)"
 _SIZED = {"identity", "box", "sharpen"}  # presets that take a kernel_size
 _MAX_CUSTOM = 7
+# What the book's page offers (every preset kernel): 2 photos x (5 fixed kernels + 3 sized
+# kernels x 3 sizes + 4 sigmas) = 36 distinct frames, each about half a second to draw.
+STATIC_GRID = {"photo": ["camera", "coins"], "kernel_size": [3, 5, 9], "sigma": [0.5, 1.0, 2.0, 4.0]}
+FIGSIZE = (6.9, 2.9)  # the page column's width
 
 
 def parse_kernel(text: str) -> torch.Tensor:
@@ -100,37 +110,82 @@ class KernelExplorer(W.VBox):
 
     def current_kernel(self) -> torch.Tensor:
         """The kernel the controls describe (raises ``ValueError`` for unreadable text)."""
-        name = self.kernel.value
-        if name == CUSTOM:
-            return parse_kernel(self.text.value)
-        if name == "gaussian":
-            return get_kernel(name, sigma=self.sigma.value)
-        if name in _SIZED:
-            return get_kernel(name, kernel_size=self.kernel_size.value)
-        return get_kernel(name)
+        return _kernel(self.kernel.value, self.kernel_size.value, self.sigma.value, self.text.value)
 
     def _draw(self, _=None) -> None:
         name = self.kernel.value
         self.sigma.disabled = name != "gaussian"
         self.kernel_size.disabled = name not in _SIZED
         self.text.disabled = name != CUSTOM
-        try:
-            kernel = self.current_kernel()
-        except ValueError as err:
-            self.message.value = f"<b>Cannot use this kernel:</b> {err}."
-            show_figure(self.output, None)
-            return
-        image = _photo(self.photo.value, self.size)
-        # Large Gaussians are cheaper through the FFT than through im2col's K^2 copies.
-        method = "fft" if kernel.shape[0] > 7 else "im2col"
-        output = apply_kernel(image, kernel, padding="same", method=method)
-        total = float(kernel.sum())
-        effect = ("keeps the average brightness (entries sum to 1)" if abs(total - 1) < 1e-6 else
-                  "sends flat regions to 0 (entries sum to 0): a signed output, blue below 0, red above"
-                  if abs(total) < 1e-6 else f"scales flat regions by {total:.3g} (the sum of the entries)")
-        label = f"gaussian (sigma {self.sigma.value:.1f})" if name == "gaussian" else ("your kernel" if name == CUSTOM else name)
-        self.message.value = f"{kernel.shape[0]}x{kernel.shape[1]} kernel: {effect}."
-        show_figure(self.output, plot_kernel_effect(image, kernel, output, kernel_name=label, image_name=self.photo.value))
+        self.message.value, fig = kernel_view(self.photo.value, name, self.kernel_size.value, self.sigma.value,
+                                              self.text.value, self.size)
+        show_figure(self.output, fig)
+
+
+def _kernel(name: str, kernel_size: int, sigma: float, text: str) -> torch.Tensor:
+    if name == CUSTOM:
+        return parse_kernel(text)
+    if name == "gaussian":
+        return get_kernel(name, sigma=sigma)
+    if name in _SIZED:
+        return get_kernel(name, kernel_size=kernel_size)
+    return get_kernel(name)
+
+
+def kernel_view(photo: str, kernel: str, kernel_size: int = 3, sigma: float = 2.0, text: str = "",
+                size: int = 192) -> tuple[str, plt.Figure | None]:
+    """What the explorer shows for one setting of its controls.
+
+    Args:
+        photo, kernel, kernel_size, sigma, text, size: as in :func:`kernel_explorer`
+            (``kernel_size`` is used by identity, box and sharpen, ``sigma`` by the
+            Gaussian, ``text`` by :data:`CUSTOM`).
+
+    Returns:
+        ``(message, figure)``: an HTML line about the kernel and the figure, or
+        the reason the kernel cannot be used and ``None``.
+    """
+    try:
+        weights = _kernel(kernel, kernel_size, sigma, text)
+    except ValueError as err:
+        return f"<b>Cannot use this kernel:</b> {err}.", None
+    image = _photo(photo, size)
+    # Large Gaussians are cheaper through the FFT than through im2col's K^2 copies.
+    method = "fft" if weights.shape[0] > 7 else "im2col"
+    output = apply_kernel(image, weights, padding="same", method=method)
+    total = float(weights.sum())
+    effect = ("keeps the average brightness (entries sum to 1)" if abs(total - 1) < 1e-6 else
+              "sends flat regions to 0 (entries sum to 0): a signed output, blue below 0, red above"
+              if abs(total) < 1e-6 else f"scales flat regions by {total:.3g} (the sum of the entries)")
+    label = f"gaussian (sigma {sigma:.1f})" if kernel == "gaussian" else ("your kernel" if kernel == CUSTOM else kernel)
+    fig = plot_kernel_effect(image, weights, output, kernel_name=label, image_name=photo)
+    fig.set_size_inches(*FIGSIZE)  # the column's width: wrap the panel titles to fit it
+    for ax in fig.axes:
+        ax.set_title(textwrap.fill(ax.get_title(), 22), fontsize=10)
+    fig.tight_layout()
+    return f"{weights.shape[0]}x{weights.shape[1]} kernel: {effect}.", fig
+
+
+def _static_explorer(photo: str, kernel: str, sigma: float, kernel_size: int, size: int) -> W.VBox:
+    style, half = {"description_width": "70px"}, W.Layout(width="310px")
+
+    def pick(options: list, value, description: str, cls=W.SelectionSlider) -> W.Widget:
+        if value not in options:  # the notebook asked for a value off the grid: offer it too
+            options = sorted([*options, value]) if cls is W.SelectionSlider else [value, *options]
+        return cls(options=options, value=value, description=description, style=style, layout=half)
+
+    controls = {"photo": pick(STATIC_GRID["photo"], photo, "photo", W.Dropdown),
+                "kernel": pick(kernel_names(), kernel if kernel in kernel_names() else "gaussian", "kernel", W.Dropdown),
+                "kernel_size": pick(STATIC_GRID["kernel_size"], kernel_size, "size K"),
+                "sigma": pick(STATIC_GRID["sigma"], sigma, "sigma")}
+
+    def key(photo, kernel, kernel_size, sigma):
+        return (photo, kernel, kernel_size if kernel in _SIZED else None, sigma if kernel == "gaussian" else None)
+
+    return precomputed(lambda **v: kernel_view(**v, size=size), controls, key=key, image_format="jpeg",
+                       note="On this page: two photos, each preset kernel, the sizes and sigmas on the sliders "
+                            "(size K applies to identity, box and sharpen, sigma to the Gaussian). Run the notebook "
+                            "for every photo and value, and to type your own kernel.")
 
 
 def kernel_explorer(photo: str = "camera", kernel: str = "gaussian", sigma: float = 2.0, kernel_size: int = 3,
@@ -144,5 +199,11 @@ def kernel_explorer(photo: str = "camera", kernel: str = "gaussian", sigma: floa
         kernel_size: odd size for identity, box and sharpen.
         text: the typed kernel shown in the text box.
         size: the photo's shorter side in pixels (smaller is faster).
+
+    Returns:
+        The live :class:`KernelExplorer`, or for the book a
+        :class:`~cnnlib.widgets.static.PrecomputedWidget` over :data:`STATIC_GRID`.
     """
+    if static_mode():
+        return _static_explorer(photo, kernel, sigma, kernel_size, size)
     return KernelExplorer(photo, kernel, sigma, kernel_size, text, size)

@@ -10,6 +10,10 @@ Settings that leave no output are explained in words, never raised::
 
     from cnnlib.widgets import sliding_window
     sliding_window(input_size=7, kernel_size=3, padding=1, stride=2)
+
+In a running kernel every slider computes on demand. For the book
+(``CNNLIB_STATIC_WIDGETS=1``, see :mod:`cnnlib.widgets.static`) the views for
+:data:`STATIC_GRID` are drawn in advance, at dilation 1 with output cell (0, 0).
 """
 from __future__ import annotations
 
@@ -19,12 +23,20 @@ import ipywidgets as W
 import matplotlib.pyplot as plt
 import numpy as np
 from cnnlib.widgets._show import show_figure
+from cnnlib.widgets.static import precomputed, static_mode
 
 from cnnlib.arith import conv_output_size
 from cnnlib.ops._geometry import kernel_span, output_length
 from cnnlib.viz.grid import draw_grid
 
-__all__ = ["SlidingWindow", "SlidingWindowWidget", "plot_sliding_window", "sliding_window"]
+__all__ = ["STATIC_GRID", "SlidingWindow", "SlidingWindowWidget", "plot_sliding_window", "sliding_window",
+           "window_message"]
+
+# What the book's page offers: 3 x 3 x 3 x 2 = 54 frames (dilation 1, output cell (0, 0)); each takes
+# about half a second to draw, and the book build allows a cell two minutes.
+STATIC_GRID = {"input_size": [4, 7, 16], "kernel_size": [1, 3, 5], "padding": [0, 1, 2], "stride": [1, 2]}
+_LABELS = {"input_size": "input size H", "kernel_size": "kernel size K", "padding": "padding P", "stride": "stride S",
+           "dilation": "dilation D", "out_row": "output row", "out_col": "output column"}
 
 
 @dataclass(frozen=True)
@@ -141,10 +153,10 @@ def plot_sliding_window(window: SlidingWindow, out_row: int = 0, out_col: int = 
     cells = window.input_cells(out_row, out_col) if n_out else []
     for tap, (r, c) in enumerate(cells, start=1):
         grid[r, c] = tap
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.8), gridspec_kw={"width_ratios": [max(n_pad, 1), max(n_out, 3)]})
+    fig, axes = plt.subplots(1, 2, figsize=(6.9, 3.8 if n_pad <= 12 else 5.0), gridspec_kw={"width_ratios": [max(n_pad, 1), max(n_out, 3)]})
     labels = list(range(-window.padding, window.input_size + window.padding))
     draw_grid(axes[0], grid, highlight=cells, hatch=pad, cmap="Greys", vmin=0, vmax=4 * max(window.kernel_size**2, 1),
-              fmt="{:.0f}", row_labels=labels, col_labels=labels,
+              fmt="{:.0f}", row_labels=labels, col_labels=labels, fontsize=max(6.5, min(11.0, 70.0 / n_pad)),
               title=f"input {window.input_size}x{window.input_size}, padded to {n_pad}x{n_pad}")
     axes[0].set_xlabel("input column (negative or >= H: padding)")
     axes[0].set_ylabel("input row")
@@ -177,13 +189,12 @@ class SlidingWindowWidget(W.VBox):
     def __init__(self, input_size: int = 7, kernel_size: int = 3, padding: int = 1, stride: int = 2,
                  dilation: int = 1, out_row: int = 0, out_col: int = 0) -> None:
         style = {"description_width": "110px"}
-        spec = {"input_size": ("input size H", input_size, 1, 16), "kernel_size": ("kernel size K", kernel_size, 1, 7),
-                "padding": ("padding P", padding, 0, 4), "stride": ("stride S", stride, 1, 4),
-                "dilation": ("dilation D", dilation, 1, 4), "out_row": ("output row", out_row, 0, 15),
-                "out_col": ("output column", out_col, 0, 15)}
-        self.sliders = {key: W.IntSlider(value=min(max(v, lo), hi), min=lo, max=hi, description=label, style=style,
-                                         continuous_update=False)
-                        for key, (label, v, lo, hi) in spec.items()}
+        spec = {"input_size": (input_size, 1, 16), "kernel_size": (kernel_size, 1, 7), "padding": (padding, 0, 4),
+                "stride": (stride, 1, 4), "dilation": (dilation, 1, 4), "out_row": (out_row, 0, 15),
+                "out_col": (out_col, 0, 15)}
+        self.sliders = {key: W.IntSlider(value=min(max(v, lo), hi), min=lo, max=hi, description=_LABELS[key],
+                                         style=style, continuous_update=False)
+                        for key, (v, lo, hi) in spec.items()}
         self.message = W.HTML()
         self.output = W.Output()
         self._drawing = False
@@ -210,18 +221,45 @@ class SlidingWindowWidget(W.VBox):
             for key in ("out_row", "out_col"):
                 self.sliders[key].max = max((n or 1) - 1, 0)
                 self.sliders[key].disabled = n is None
-            if n is None:
-                self.message.value = f"<b>No output.</b> {window.problem}<pre>{window.formula()}</pre>"
-            else:
-                notes = "<br>".join(window.notes())
-                self.message.value = f"<pre>{window.formula()}</pre>{notes}"
+            self.message.value = window_message(window)
             show_figure(self.output, plot_sliding_window(window, self.sliders["out_row"].value,
                                                          self.sliders["out_col"].value))
         finally:
             self._drawing = False
 
 
+def window_message(window: SlidingWindow) -> str:
+    """The HTML above the figure: the filled-in formula and notes, or why there is no output."""
+    if window.output_size is None:
+        return f"<b>No output.</b> {window.problem}<pre>{window.formula()}</pre>"
+    return f"<pre>{window.formula()}</pre>" + "<br>".join(window.notes())
+
+
+def _static_widget(**start: int) -> W.VBox:
+    style = {"description_width": "110px"}
+    controls = {}
+    for name, options in STATIC_GRID.items():
+        value = start[name] if start[name] in options else options[0]
+        controls[name] = W.SelectionSlider(options=options, value=value, description=_LABELS[name], style=style)
+
+    def render(**sizes: int) -> tuple[str, plt.Figure]:
+        window = SlidingWindow(**sizes)
+        return window_message(window), plot_sliding_window(window)
+
+    return precomputed(render, controls, colors=64,
+                       note="On this page: the values on the sliders, dilation 1, and the first output cell. Run "
+                            "the notebook for every size, for dilation, and to move the output cell.")
+
+
 def sliding_window(input_size: int = 7, kernel_size: int = 3, padding: int = 1, stride: int = 2,
-                   dilation: int = 1, out_row: int = 0, out_col: int = 0) -> SlidingWindowWidget:
-    """Build the sliding-window visualizer; display it as a cell's last expression."""
+                   dilation: int = 1, out_row: int = 0, out_col: int = 0) -> W.VBox:
+    """Build the sliding-window visualizer; display it as a cell's last expression.
+
+    Returns:
+        The live :class:`SlidingWindowWidget`, or for the book a
+        :class:`~cnnlib.widgets.static.PrecomputedWidget` over :data:`STATIC_GRID`
+        (starting at the given sizes where the grid has them).
+    """
+    if static_mode():
+        return _static_widget(input_size=input_size, kernel_size=kernel_size, padding=padding, stride=stride)
     return SlidingWindowWidget(input_size, kernel_size, padding, stride, dilation, out_row, out_col)

@@ -62,6 +62,14 @@ held-out data the student's function never receives (``judge_lenet`` in
 functions or ``"aten::REGEX"`` PyTorch operators the function must not call;
 the check reports such a call and the grader gives the exercise 0 points.
 
+Exercises that test understanding use the same registry with a ``kind``
+(see :mod:`cnnlib.grading.registry`): ``kind="predict"`` or ``"choose"``
+(with ``choices=("A", "B", "C", "D")``) for a question whose parameters are
+the function's arguments, with ``explain=fn`` saying why an answer is right
+(shown only under a wrong one); ``kind="diagnose"`` with ``buggy=fn``, a
+function with a bug whose source becomes the stub (behind a guard line the
+student deletes); ``3.5``, ``2.5`` and ``3.6`` in ``exercises/`` are examples.
+
 In the notebook, put a markdown cell with the task, then a code cell whose
 metadata is ``{"cnnlib": {"exercise": "2.1"}}`` (source: ``# exercise 2.1``),
 and run ``python -m cnnlib.grading sync notebooks/02_convolution.ipynb``: the

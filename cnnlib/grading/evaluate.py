@@ -5,6 +5,7 @@ import copy
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
 from cnnlib.grading.compare import compare, describe
@@ -30,6 +31,7 @@ class CaseResult:
     got: str = ""
     message: str = ""
     hint: str = ""
+    explanation: str = ""
 
     @property
     def passed(self) -> bool:
@@ -42,6 +44,32 @@ class CaseResult:
 def describe_args(case: Case) -> str:
     parts = [describe(a) for a in case.args] + [f"{k}={describe(v)}" for k, v in case.kwargs.items()]
     return ", ".join(parts)
+
+
+def _same_kind(expected: Any, got: Any) -> bool:
+    """Whether ``got`` is an answer of the right type for ``expected`` (its value may still be wrong)."""
+    if isinstance(expected, bool):
+        return isinstance(got, bool)
+    if isinstance(expected, (int, np.integer)):
+        return isinstance(got, (int, np.integer)) and not isinstance(got, bool)
+    if isinstance(expected, (float, np.floating)):
+        return isinstance(got, (int, float, np.integer, np.floating)) and not isinstance(got, bool)
+    if isinstance(expected, str):
+        return isinstance(got, str)
+    if isinstance(expected, (tuple, list)):
+        return isinstance(got, (tuple, list)) and len(got) == len(expected) and \
+            all(_same_kind(e, g) for e, g in zip(expected, got))
+    if isinstance(expected, torch.Tensor):
+        return isinstance(got, torch.Tensor) and tuple(got.shape) == tuple(expected.shape)
+    return type(got) is type(expected)
+
+
+def _explanation(exercise: Exercise, case: Case) -> str:
+    """Why the right answer is right (trusted side; only called after a wrong answer)."""
+    try:
+        return str(exercise.explain(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs)))
+    except Exception as exc:  # an explanation must never hide the verdict
+        return f"(no explanation: {type(exc).__name__})"
 
 
 def expected_value(exercise: Exercise, case: Case) -> Any:
@@ -95,7 +123,13 @@ def judge_case(exercise: Exercise, case: Case, expected: Any, *, status: str, va
         passed, message = (outcome, "") if isinstance(outcome, bool) else outcome
         result.status, result.message = ("pass" if passed else "fail"), message
         return result
+    if exercise.kind == "choose" and not (isinstance(value, str) and value in exercise.choices):
+        allowed = ", ".join(repr(c) for c in exercise.choices)
+        result.message = f"answer with one of {allowed} (a str); got {describe(value)}"
+        return result
     verdict = compare(expected, value, atol=case.atol, rtol=case.rtol)
     result.status = "pass" if verdict.passed else "fail"
     result.message = "" if verdict.passed else verdict.message
+    if not verdict.passed and exercise.explain is not None and _same_kind(expected, value):
+        result.explanation = _explanation(exercise, case)
     return result

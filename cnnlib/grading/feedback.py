@@ -20,6 +20,15 @@ __all__ = ["CheckReport", "check", "run_visible"]
 # Set by the grader's child process: check cells then do nothing.
 GRADING = False
 
+# What to do next, by kind of exercise, when the check finds an untouched stub.
+_TODO = {
+    "write": "Write your code in the cell above, run it, then run this cell.",
+    "predict": "Work out your answer, write it in the cell above, run it, then run this cell.",
+    "choose": "Work out your answer, write it in the cell above, run it, then run this cell.",
+    "diagnose": "In the cell above, delete the line that raises, find and fix the bug, run it, "
+                "then run this cell.",
+}
+
 _MARK = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "forbidden": "FORBIDDEN", "not attempted": "TODO"}
 _COLOUR = {"pass": "#1a7f37", "fail": "#cf222e", "error": "#cf222e", "forbidden": "#cf222e", "not attempted": "#9a6700"}
 
@@ -32,6 +41,7 @@ class CheckReport:
     title: str
     results: list[CaseResult] = field(default_factory=list)
     problem: str = ""
+    kind: str = "write"
 
     @property
     def passed(self) -> int:
@@ -46,7 +56,7 @@ class CheckReport:
         if self.problem:
             return head + self.problem
         if not self.attempted:
-            return head + "not attempted yet. Write your code in the cell above, run it, then run this cell."
+            return head + "not attempted yet. " + _TODO.get(self.kind, _TODO["write"])
         n = len(self.results)
         if self.passed == n:
             return head + f"all {n} checks pass."
@@ -60,6 +70,8 @@ class CheckReport:
             rows.append(("got", r.got))
         if r.message:
             rows.append(("problem", r.message))
+        if r.explanation:
+            rows.append(("why", r.explanation))
         if r.hint:
             rows.append(("hint", r.hint))
         return rows
@@ -105,7 +117,7 @@ def _is_stub_error(exc: BaseException, exercise: Exercise) -> bool:
 
 def run_visible(exercise: Exercise, fn) -> CheckReport:
     """Run ``exercise``'s visible cases on ``fn``; return the report."""
-    report = CheckReport(exercise.id, exercise.title)
+    report = CheckReport(exercise.id, exercise.title, kind=exercise.kind)
     if not callable(fn):
         report.problem = (f"pass your function itself, e.g. check({exercise.id!r}, {exercise.function}); "
                           f"got {type(fn).__name__}.")

@@ -4,6 +4,29 @@ An exercise bundles the reference solution (a plain function whose source
 becomes the solution cell), the visible checks (run in the student's notebook
 by :func:`cnnlib.grading.check`) and the hidden checks (run only by the
 grader, on inputs drawn from a seed the student never sees).
+
+Every exercise has a *kind* (:data:`KINDS`), which says what the student hands
+in. All kinds are graded by the same machinery: the student's function is
+called on each case's arguments and the trusted side judges what it returns.
+
+* ``"write"``: a function that computes something the chapter taught.
+* ``"predict"``: a value (a number, a shape, a tuple of counts) for the
+  question's parameters, reasoned out rather than measured (such exercises
+  forbid ``torch``). The question's numbers are the function's arguments, so
+  the grader asks variants the student never saw and an answer cannot be
+  passed on as a number.
+* ``"choose"``: one of :attr:`Exercise.choices` (e.g. ``"A"`` to ``"D"``), again
+  for the question's parameters; an answer that is not one of the choices is
+  reported as such.
+* ``"diagnose"``: the stub is a given function with a bug
+  (:attr:`Exercise.buggy`); the student hands back the fixed function, which
+  is judged on visible and hidden inputs like any other.
+* ``"train"``: the function returns a trained ``nn.Module``; trusted code
+  measures it on held-out data.
+
+For ``predict`` and ``choose``, :attr:`Exercise.explain` says why the right
+answer is right for one case's parameters. It is shown only under a wrong
+answer (never under a right one, nor under an answer of the wrong type).
 """
 from __future__ import annotations
 
@@ -19,6 +42,7 @@ from typing import Any, Callable
 import numpy as np
 
 __all__ = [
+    "KINDS",
     "SOLUTION",
     "Case",
     "Exercise",
@@ -29,6 +53,18 @@ __all__ = [
 ]
 
 _ID_RE = re.compile(r"^\d+\.\d+$")
+
+#: The kinds of exercise and what the student hands in for each.
+KINDS: dict[str, str] = {
+    "write": "a function computing what the chapter taught",
+    "predict": "a value for the question's parameters, reasoned out, not measured",
+    "choose": "one of a fixed set of choices for the question's parameters",
+    "diagnose": "the fixed version of a given buggy function",
+    "train": "a trained model, measured on held-out data",
+}
+
+#: The line a diagnose stub holds above the buggy code until the student starts.
+DIAGNOSE_GUARD = "exercise {id}: delete this line, run the function, then find and fix its bug"
 
 
 class _Solution:
@@ -95,6 +131,15 @@ class Exercise:
         returns: ``"value"`` (default) or ``"state_dict"`` (the function returns
             an ``nn.Module``; the grader receives its ``state_dict`` as arrays).
         time_limit: seconds one call of the student's function may take when graded.
+        kind: one of :data:`KINDS`; ``"train"`` exactly when ``returns="state_dict"``
+            (the default ``"write"`` becomes ``"train"`` there).
+        choices: for ``kind="choose"``, the answers allowed (strings).
+        explain: for ``predict`` and ``choose``, ``explain(*args, **kwargs) -> str``
+            says why the right answer for those arguments is right; shown only
+            after a wrong answer.
+        buggy: for ``kind="diagnose"``, the given function with the bug, with the
+            solution's parameters; its source (renamed to the solution's name)
+            becomes the stub.
     """
 
     id: str
@@ -109,6 +154,10 @@ class Exercise:
     starter: str = ""
     returns: str = "value"
     time_limit: float = 10.0
+    kind: str = "write"
+    choices: tuple[str, ...] = ()
+    explain: Callable[..., str] | None = None
+    buggy: Callable | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not _ID_RE.match(self.id):
@@ -119,6 +168,22 @@ class Exercise:
             raise TypeError(f"Exercise {self.id}: solution must be a function.")
         if self.points <= 0:
             raise ValueError(f"Exercise {self.id}: points must be positive, got {self.points}.")
+        if self.kind == "write" and self.returns == "state_dict":
+            self.kind = "train"  # a function that returns a model is a training exercise
+        if self.kind not in KINDS:
+            raise ValueError(f"Exercise {self.id}: kind={self.kind!r}; use one of {', '.join(KINDS)}.")
+        if (self.kind == "train") != (self.returns == "state_dict"):
+            raise ValueError(f"Exercise {self.id}: kind 'train' goes with returns='state_dict' and only with it.")
+        self.choices = tuple(self.choices)
+        if (self.kind == "choose") != bool(self.choices) or not all(isinstance(c, str) for c in self.choices):
+            raise ValueError(f"Exercise {self.id}: a 'choose' exercise needs choices (strings), and only it has them.")
+        if self.explain is not None and self.kind not in ("predict", "choose"):
+            raise ValueError(f"Exercise {self.id}: explain is for 'predict' and 'choose' exercises.")
+        if (self.kind == "diagnose") != (self.buggy is not None):
+            raise ValueError(f"Exercise {self.id}: a 'diagnose' exercise needs buggy=, and only it has one.")
+        if self.buggy is not None:
+            if list(inspect.signature(self.buggy).parameters) != list(inspect.signature(self.solution).parameters):
+                raise ValueError(f"Exercise {self.id}: buggy and solution must take the same parameters.")
 
     @property
     def chapter(self) -> int:
@@ -148,9 +213,31 @@ class Exercise:
         lines = src.splitlines()
         return "\n".join(lines[fn.lineno - 1 :]).rstrip() + "\n"
 
+    def buggy_source(self) -> str:
+        """A diagnose exercise's buggy function, renamed to the solution's name, dedented."""
+        if self.buggy is None:
+            raise ValueError(f"Exercise {self.id} is a {self.kind!r} exercise; only 'diagnose' has buggy code.")
+        src = textwrap.dedent(inspect.getsource(self.buggy))
+        fn = ast.parse(src).body[0]
+        lines = src.splitlines()[fn.lineno - 1:]
+        lines[0] = re.sub(rf"^(\s*def\s+){re.escape(self.buggy.__name__)}\b", rf"\g<1>{self.function}", lines[0])
+        return "\n".join(lines).rstrip() + "\n"
+
     def stub_source(self) -> str:
         """The function's signature and docstring, then the starter and a
-        ``raise NotImplementedError`` naming the exercise."""
+        ``raise NotImplementedError`` naming the exercise. For a diagnose
+        exercise: the buggy function, with that ``raise`` (which the student
+        deletes) above its code."""
+        if self.buggy is not None:
+            src = self.buggy_source()
+            fn = ast.parse(src).body[0]
+            lines = src.splitlines()
+            first = fn.body[0]
+            has_doc = isinstance(first, ast.Expr) and isinstance(getattr(first, "value", None), ast.Constant) \
+                and isinstance(first.value.value, str)
+            cut = first.end_lineno if has_doc else first.lineno - 1
+            guard = f'    raise NotImplementedError("{DIAGNOSE_GUARD.format(id=self.id)}")'
+            return "\n".join(lines[:cut] + [guard] + lines[cut:]) + "\n"
         src = self.solution_source()
         fn = ast.parse(src).body[0]
         lines = src.splitlines()

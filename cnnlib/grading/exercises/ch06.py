@@ -3,11 +3,14 @@
 6.1 softmax, stable; 6.2 cross-entropy from logits; 6.3 the binary
 cross-entropy and its gradient sigma(z) - y; 6.4 the confusion matrix;
 6.5 a training loop for LeNet-5 (a training exercise: the student's function
-returns the model and trusted code measures it on held-out digits).
+returns the model and trusted code measures it on held-out digits); 6.6
+predicts the lowest loss that label smoothing allows; 6.7 diagnoses
+predictions that depend on the batch size.
 """
 from __future__ import annotations
 
 import inspect
+import math
 
 import numpy as np
 import torch
@@ -16,7 +19,8 @@ from torch import nn
 from cnnlib.grading.registry import Case, Exercise, register
 
 __all__ = ["softmax", "cross_entropy", "bce_with_logits_and_grad", "confusion_matrix", "make_lenet",
-           "train_lenet", "digit_splits", "judge_lenet"]
+           "train_lenet", "digit_splits", "judge_lenet", "smoothed_loss_floor", "explain_smoothed_loss_floor",
+           "make_bn_cnn", "predict_logits"]
 
 #: PyTorch's own softmax and losses, which 6.1-6.3 ask students to write themselves.
 NO_LIBRARY_LOSS = ("cnnlib", "aten::.*softmax", "aten::nll_loss", "aten::cross_entropy",
@@ -35,9 +39,9 @@ def softmax(z: torch.Tensor) -> torch.Tensor:
         z: logits of shape (..., C).
 
     Returns:
-        p of the same shape, p[..., k] = exp(z[..., k]) / sum_j exp(z[..., j]).
-        Subtract the maximum over the last dimension first: the result is the
-        same, and exp never overflows.
+        p of the same shape: the softmax of each row of logits (the last
+        dimension), finite for every finite input, including logits such as
+        1000 or -1000 where a direct computation overflows.
     """
     shifted = z - z.max(dim=-1, keepdim=True).values
     e = torch.exp(shifted)
@@ -47,11 +51,11 @@ def softmax(z: torch.Tensor) -> torch.Tensor:
 def _visible_6_1() -> list[Case]:
     return [
         Case((torch.tensor([1.0, 2.0, 3.0]),), label="three logits",
-             hint="exp(1), exp(2), exp(3) divided by their sum: about 0.090, 0.245, 0.665."),
+             hint="The three outputs must be positive and sum to 1."),
         Case((torch.tensor([[0.0, 0.0], [5.0, -5.0]]),), label="a batch of two rows: softmax works row by row",
-             hint="Sum over the last dimension only (dim=-1, keepdim=True)."),
+             hint="Each row must sum to 1 on its own: over which dimension do you sum?"),
         Case((torch.tensor([1000.0, 1001.0, 1002.0]),), label="huge logits: exp(1000) overflows to inf",
-             hint="Subtract z.max(dim=-1, keepdim=True).values before exp; the answer does not change."),
+             hint="These logits give the same probabilities as [0, 1, 2]. Why, and how can you use it?"),
     ]
 
 
@@ -67,7 +71,7 @@ def _hidden_6_1(rng: np.random.Generator) -> list[Case]:
 register(Exercise(
     "6.1", "A stable softmax", solution=softmax, visible=_visible_6_1, hidden=_hidden_6_1, points=1,
     forbid=NO_LIBRARY_LOSS,
-    hint="p = exp(z - max) / sum(exp(z - max)), with the max and the sum over the last dimension.",
+    hint="What happens to softmax(z) if you add the same number to every logit of a row?",
 ))
 
 
@@ -80,10 +84,9 @@ def cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         target: shape (N,), integer classes in 0..C-1.
 
     Returns:
-        A scalar tensor: -(1/N) * sum over n of log softmax(logits[n])[target[n]],
-        the value torch.nn.functional.cross_entropy(logits, target) gives.
-        Compute log softmax as (z - m) - log(sum exp(z - m)) with m the row
-        maximum, so that large logits stay finite.
+        A scalar tensor: the mean over the batch of the cross-entropy loss,
+        the value torch.nn.functional.cross_entropy(logits, target) gives,
+        finite even for logits in the thousands.
     """
     m = logits.max(dim=1, keepdim=True).values
     log_p = (logits - m) - torch.log(torch.exp(logits - m).sum(dim=1, keepdim=True))
@@ -98,7 +101,8 @@ def _visible_6_2() -> list[Case]:
         Case((torch.tensor([[2.0, 1.0, 0.1], [0.5, 2.5, 0.3]]), torch.tensor([0, 1])), label="a small batch"),
         Case((torch.tensor([[1000.0, 0.0], [0.0, 1000.0]]), torch.tensor([1, 1])), expected=torch.tensor(500.0),
              label="huge logits, one confident mistake: loss (1000 + 0) / 2",
-             hint="Use the stable log softmax: log(softmax) of a huge logit gap is -inf otherwise."),
+             hint="Taking the log of a softmax that underflowed to 0 gives -inf. Can you get the log "
+                  "probability without computing the probability first?"),
     ]
 
 
@@ -113,8 +117,7 @@ def _hidden_6_2(rng: np.random.Generator) -> list[Case]:
 register(Exercise(
     "6.2", "Cross-entropy from logits", solution=cross_entropy, visible=_visible_6_2, hidden=_hidden_6_2,
     points=2, forbid=NO_LIBRARY_LOSS,
-    hint="Stable log softmax per row, pick the entry of the true class with "
-         "log_p[torch.arange(N), target], then take minus the mean.",
+    hint="Which single entry of each row's log-probabilities does the loss use?",
 ))
 
 
@@ -127,11 +130,11 @@ def bce_with_logits_and_grad(z: torch.Tensor, y: torch.Tensor):
         y: targets in {0, 1} (floats), shape (N,).
 
     Returns:
-        A pair (loss, grad): loss is the scalar mean over the N examples of
-        -[y log sigma(z) + (1 - y) log(1 - sigma(z))] with
-        sigma(z) = 1 / (1 + exp(-z)); grad is d loss / d z, shape (N,), which
-        simplifies to (sigma(z) - y) / N. For large |z| compute the loss as
-        max(z, 0) - y z + log(1 + exp(-|z|)), the same number without log(0).
+        A pair (loss, grad): loss is the scalar mean binary cross-entropy of
+        sigmoid(z) against y, the value
+        torch.nn.functional.binary_cross_entropy_with_logits(z, y) gives
+        (finite for logits such as 100 or -100); grad is the gradient of loss
+        with respect to z, shape (N,), written out by hand (no autograd).
     """
     loss = (z.clamp(min=0) - y * z + torch.log1p(torch.exp(-z.abs()))).mean()
     grad = (1.0 / (1.0 + torch.exp(-z)) - y) / z.shape[0]
@@ -140,10 +143,12 @@ def bce_with_logits_and_grad(z: torch.Tensor, y: torch.Tensor):
 
 def _visible_6_3() -> list[Case]:
     return [
-        Case((torch.tensor([0.0, 0.0]), torch.tensor([0.0, 1.0])), label="z = 0: loss log 2, gradient (0.5 - y) / 2"),
+        Case((torch.tensor([0.0, 0.0]), torch.tensor([0.0, 1.0])), label="z = 0: the loss is log 2",
+             hint="Differentiate the loss of one example with respect to its logit, then remember the mean."),
         Case((torch.tensor([2.0, -1.0, 0.5]), torch.tensor([1.0, 0.0, 0.0])), label="three examples"),
         Case((torch.tensor([100.0, -100.0]), torch.tensor([0.0, 1.0])), label="confident mistakes: loss 100, no inf",
-             hint="Use max(z, 0) - y z + log1p(exp(-|z|)) for the loss."),
+             hint="log(sigmoid(-100)) underflows to log(0). Rewrite log sigmoid(z) so that exp never "
+                  "gets a large positive argument."),
     ]
 
 
@@ -156,9 +161,10 @@ def _hidden_6_3(rng: np.random.Generator) -> list[Case]:
 
 
 register(Exercise(
-    "6.3", "Binary cross-entropy and sigma(z) - y", solution=bce_with_logits_and_grad,
+    "6.3", "Binary cross-entropy and its gradient", solution=bce_with_logits_and_grad,
     visible=_visible_6_3, hidden=_hidden_6_3, points=2, forbid=NO_LIBRARY_LOSS,
-    hint="loss = mean(max(z, 0) - y z + log1p(exp(-|z|))); grad = (sigmoid(z) - y) / N.",
+    hint="Differentiate on paper first: the derivative of the sigmoid is sigmoid(z) (1 - sigmoid(z)), "
+         "and the result simplifies a lot.",
 ))
 
 
@@ -203,7 +209,7 @@ def _hidden_6_4(rng: np.random.Generator) -> list[Case]:
 register(Exercise(
     "6.4", "The confusion matrix", solution=confusion_matrix, visible=_visible_6_4, hidden=_hidden_6_4,
     points=1, forbid=("cnnlib", "sklearn", "torchmetrics"),
-    hint="Start from zeros of shape (C, C) and add one at [target, prediction] for each example.",
+    hint="Each example adds one to exactly one entry of the matrix: which entry?",
 ))
 
 
@@ -291,8 +297,8 @@ def judge_lenet(part: str, threshold: float = LENET_THRESHOLD):
 def _visible_6_5() -> list[Case]:
     images, labels = digit_splits()["train"]
     return [Case((images, labels), judge=judge_lenet("val", 0.94), label="accuracy on the validation digits (94% needed here, 95% on the held-out test digits)",
-                 hint="Loop over epochs and shuffled batches: model.train(), loss, optimizer.zero_grad(), "
-                      "loss.backward(), optimizer.step(). Adam with lr 1e-3 to 3e-3 for about 10 epochs works.")]
+                 hint="Compare your loop with 'The training loop, taken apart': is every step there, in "
+                      "that order, for every batch of every epoch?")]
 
 
 def _hidden_6_5(rng: np.random.Generator) -> list[Case]:
@@ -302,8 +308,161 @@ def _hidden_6_5(rng: np.random.Generator) -> list[Case]:
 
 register(Exercise(
     "6.5", "A training loop for LeNet-5", solution=train_lenet, visible=_visible_6_5, hidden=_hidden_6_5,
-    points=3, returns="state_dict", time_limit=180.0, forbid=("cnnlib",),
+    points=3, returns="state_dict", kind="train", time_limit=180.0, forbid=("cnnlib",),
     setup="import torch\nfrom torch import nn\n\n\n" + inspect.getsource(make_lenet).rstrip(),
-    hint="The loop of the chapter: for each epoch, model.train(); for each shuffled batch, compute the "
-         "loss, zero the gradients, backward, step. Return the model.",
+    hint="If the accuracy stays near 10%, check that the weights change at all between batches.",
+))
+
+
+# ---------------------------------------------------------------- 6.6 (predict)
+def smoothed_loss_floor(num_classes, smoothing):
+    """Predict the lowest loss a classifier can reach with label smoothing.
+
+    Args:
+        num_classes: C.
+        smoothing: the label_smoothing of nn.CrossEntropyLoss, 0 <= smoothing < 1.
+
+    Returns:
+        A float: the smallest value that
+        nn.CrossEntropyLoss(label_smoothing=smoothing) can take on one
+        training example, over every possible vector of logits.
+    """
+    true_class = 1.0 - smoothing + smoothing / num_classes   # PyTorch spreads smoothing over all C classes
+    other = smoothing / num_classes
+
+    def plogp(q):
+        return q * math.log(q) if q > 0 else 0.0
+
+    # The loss -sum q log p is smallest at p = q, where it is the entropy of q.
+    return -(plogp(true_class) + (num_classes - 1) * plogp(other))
+
+
+def explain_smoothed_loss_floor(num_classes, smoothing) -> str:
+    """Why the floor is what it is (shown after a wrong answer)."""
+    c, eps = num_classes, smoothing
+    floor = smoothed_loss_floor(c, eps)
+    return (f"nn.CrossEntropyLoss(label_smoothing={eps:g}) trains against the target q = (1 - {eps:g}) one-hot "
+            f"+ {eps:g} spread evenly over all {c} classes: the true class gets 1 - eps + eps/C = "
+            f"{1 - eps + eps / c:.4g} and every other class eps/C = {eps / c:.4g}. The loss -sum q log p is "
+            f"smallest when the predicted p equals q, and there it is the entropy of q, {floor:.4g}, not 0; "
+            f"pushing the true class's probability towards 1 makes the loss larger again.")
+
+
+def _visible_6_6() -> list[Case]:
+    return [
+        Case((10, 0.1), label="10 classes, label smoothing 0.1 (the chapter's setting)",
+             hint="Which output distribution makes -sum q log p smallest? Does a perfect one-hot "
+                  "prediction do it?"),
+        Case((10, 0.0), expected=0.0, label="no smoothing: a perfect prediction costs nothing"),
+        Case((2, 0.2), label="2 classes, smoothing 0.2"),
+    ]
+
+
+def _hidden_6_6(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for _ in range(5):
+        c, eps = int(rng.integers(2, 1001)), round(float(rng.uniform(0.01, 0.5)), 3)
+        cases.append(Case((c, eps), label=f"{c} classes, smoothing {eps:g}"))
+    return cases
+
+
+register(Exercise(
+    "6.6", "Predict the loss floor of label smoothing", solution=smoothed_loss_floor, kind="predict",
+    explain=explain_smoothed_loss_floor, visible=_visible_6_6, hidden=_hidden_6_6, points=1,
+    forbid=("torch", "aten::.", "cnnlib"), setup="import math",
+    hint="First write down the target distribution PyTorch builds for one example.",
+))
+
+
+# ---------------------------------------------------------------- 6.7 (diagnose)
+def make_bn_cnn():
+    """The small CNN of exercise 6.7 (8x8 inputs, 3 classes), with batch normalization."""
+    return nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(4 * 4 * 4, 3),
+    )
+
+
+def _buggy_predict_logits(state_dict, images, batch_size):
+    """The logits of a trained make_bn_cnn() for new images, computed batch by batch.
+
+    Args:
+        state_dict: the trained network's state_dict (weights and the
+            batch-norm statistics it gathered in training).
+        images: new images of shape (N, 1, 8, 8).
+        batch_size: how many images go through the network at once.
+
+    Returns:
+        The logits, shape (N, 3): each image's logits must not depend on
+        batch_size or on the other images.
+    """
+    model = make_bn_cnn()
+    model.load_state_dict(state_dict)
+    outputs = []
+    for start in range(0, len(images), batch_size):
+        outputs.append(model(images[start:start + batch_size]))
+    return torch.cat(outputs).detach()
+
+
+def predict_logits(state_dict, images, batch_size):
+    """The logits of a trained make_bn_cnn() for new images, computed batch by batch.
+
+    Args:
+        state_dict: the trained network's state_dict (weights and the
+            batch-norm statistics it gathered in training).
+        images: new images of shape (N, 1, 8, 8).
+        batch_size: how many images go through the network at once.
+
+    Returns:
+        The logits, shape (N, 3): each image's logits must not depend on
+        batch_size or on the other images.
+    """
+    model = make_bn_cnn()
+    model.load_state_dict(state_dict)
+    model.eval()  # the fix: batch norm then uses its running statistics, not the batch's
+    outputs = []
+    with torch.no_grad():
+        for start in range(0, len(images), batch_size):
+            outputs.append(model(images[start:start + batch_size]))
+    return torch.cat(outputs).detach()
+
+
+def _trained_like_state(rng: np.random.Generator) -> dict:
+    """A make_bn_cnn() state whose batch-norm statistics differ from any one batch's, as after training."""
+    torch.manual_seed(int(rng.integers(2**31)))
+    model = make_bn_cnn()
+    bn = model[1]
+    bn.running_mean.copy_(torch.from_numpy(rng.normal(0.0, 0.5, 4).astype(np.float32)))
+    bn.running_var.copy_(torch.from_numpy(rng.uniform(0.5, 2.0, 4).astype(np.float32)))
+    bn.weight.data.copy_(torch.from_numpy(rng.uniform(0.5, 1.5, 4).astype(np.float32)))
+    bn.bias.data.copy_(torch.from_numpy(rng.normal(0.0, 0.3, 4).astype(np.float32)))
+    bn.num_batches_tracked.fill_(100)
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def _visible_6_7() -> list[Case]:
+    rng = np.random.default_rng(67)
+    state = _trained_like_state(rng)
+    images = torch.from_numpy(rng.random((12, 1, 8, 8)).astype(np.float32))
+    return [
+        Case((state, images, 12), label="12 images in one batch",
+             hint="Run it with batch sizes 12, 4 and 1: should the first image's logits change?"),
+        Case((state, images, 4), label="the same images, 4 at a time"),
+        Case((state, images[:1], 1), label="one image on its own"),
+    ]
+
+
+def _hidden_6_7(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for n, batch in [(10, 10), (9, 2), (5, 1), (16, 8)]:
+        images = torch.from_numpy(rng.random((n, 1, 8, 8)).astype(np.float32))
+        cases.append(Case((_trained_like_state(rng), images, batch), label=f"{n} new images, {batch} at a time"))
+    return cases
+
+
+register(Exercise(
+    "6.7", "Diagnose predictions that depend on the batch", solution=predict_logits, kind="diagnose",
+    buggy=_buggy_predict_logits, visible=_visible_6_7, hidden=_hidden_6_7, points=2, forbid=("cnnlib",),
+    setup="import torch\nfrom torch import nn\n\n\n" + inspect.getsource(make_bn_cnn).rstrip(),
+    hint="Which layer of make_bn_cnn() behaves differently in training and in evaluation?",
 ))

@@ -45,14 +45,15 @@ class MaxBlurPool2d(nn.Module):
 
 
 def pool_cnn(pool: str = "max", *, input_size: int = 16, channels: tuple[int, int] = (8, 16),
-             num_classes: int = 10) -> nn.Sequential:
-    """Two Conv-ReLU-Pool stages and a linear layer.
+             num_classes: int = 10, batch_norm: bool = False) -> nn.Sequential:
+    """Two Conv-ReLU-Pool (or Conv-BN-ReLU-Pool) stages and a linear layer.
 
     Args:
         pool: ``"max"`` (``nn.MaxPool2d(2)``) or ``"blur"`` (:class:`MaxBlurPool2d`).
         input_size: the side of the square ``(N, 1, H, H)`` images, a multiple of 4.
         channels: output channels of the two 3x3 convolutions.
         num_classes: outputs.
+        batch_norm: put ``nn.BatchNorm2d`` between each convolution (then without bias) and its ReLU.
 
     Returns:
         The model. Both poolings shrink ``H`` to ``H / 2`` when ``H`` is even,
@@ -67,8 +68,12 @@ def pool_cnn(pool: str = "max", *, input_size: int = 16, channels: tuple[int, in
     def make_pool() -> nn.Module:
         return nn.MaxPool2d(2) if pool == "max" else MaxBlurPool2d()
 
+    def stage(c_in: int, c_out: int) -> list[nn.Module]:
+        norm = [nn.BatchNorm2d(c_out)] if batch_norm else []
+        return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=not batch_norm), *norm, nn.ReLU(), make_pool()]
+
     return nn.Sequential(
-        nn.Conv2d(1, c1, 3, padding=1), nn.ReLU(), make_pool(),
-        nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(), make_pool(),
+        *stage(1, c1),
+        *stage(c1, c2),
         nn.Flatten(), nn.Linear(c2 * (input_size // 4) ** 2, num_classes),
     )

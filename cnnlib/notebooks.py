@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 
-__all__ = ["header_cells", "repository", "check_notebook", "sync_notebook"]
+__all__ = ["colab_url", "header_cells", "repository", "check_notebook", "sync_notebook"]
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADER_TAG = "cnnlib-header"
@@ -30,12 +30,17 @@ def repository(config: Path = ROOT / "_config.yml") -> tuple[str, str]:
     return repo["url"].rstrip("/"), repo.get("branch", "main")
 
 
+def colab_url(relpath: str, url: str, branch: str) -> str:
+    """The address that opens the repository's notebook ``relpath`` in Google Colab."""
+    github = url.rstrip("/").removeprefix("https://github.com/")
+    return f"https://colab.research.google.com/github/{github}/blob/{branch}/{relpath}"
+
+
 def header_cells(relpath: str, url: str, branch: str) -> list[nbformat.NotebookNode]:
     """The badge cell and the Colab set-up cell for the notebook at ``relpath``."""
-    github = url.removeprefix("https://github.com/")
     badge = nbformat.v4.new_markdown_cell(
         f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
-        f"(https://colab.research.google.com/github/{github}/blob/{branch}/{relpath})"
+        f"({colab_url(relpath, url, branch)})"
     )
     setup = nbformat.v4.new_code_cell(
         "# Set-up. In Google Colab this installs cnnlib from the book's repository and\n"
@@ -44,7 +49,8 @@ def header_cells(relpath: str, url: str, branch: str) -> list[nbformat.NotebookN
         "if \"google.colab\" in sys.modules:\n"
         f"    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"-q\", \"cnnlib @ git+{url}@{branch}\"], check=True)"
     )
-    # The site has its own Colab launch button, and the badge image is remote.
+    # The badge image is remote, so the site hides this cell and draws its own
+    # badge from a local copy of the image (book/_ext/book_chrome.py).
     badge.metadata["tags"] = [HEADER_TAG, "remove-cell"]
     setup.metadata["tags"] = [HEADER_TAG, "remove-cell"]
     badge["id"], setup["id"] = "colab-badge", "colab-setup"

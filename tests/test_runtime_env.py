@@ -71,3 +71,28 @@ def test_report_says_when_downloads_are_off(monkeypatch):
 def test_unknown_attribute_is_a_clear_attribute_error():
     with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
         cnnlib.nonexistent  # noqa: B018
+
+
+def test_display_path_hides_what_only_names_this_machine(tmp_path, monkeypatch):
+    import sysconfig
+
+    from cnnlib.env import display_path
+
+    packages = sysconfig.get_paths()["purelib"]
+    assert display_path(f"{packages}/somepkg/weights/w-1234.pth") == "w-1234.pth in the package somepkg"
+    assert display_path(f"{packages}/somepkg") == "the package somepkg"
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    assert display_path(tmp_path / "work" / "data" / "fashion") == "./data/fashion"
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert display_path(tmp_path / "home" / "datasets") == "~/datasets"
+    assert display_path("/usr/share/datasets/fashion-mnist") == "/usr/share/datasets/fashion-mnist"
+
+
+def test_report_lines_fit_the_book_column_and_name_no_local_folder(capsys):
+    import sys
+
+    cnnlib.env.report()
+    out = capsys.readouterr().out
+    assert max(map(len, out.splitlines())) <= 76, out
+    assert sys.prefix not in out and str(cnnlib.__file__) not in out

@@ -54,7 +54,8 @@ def explain_explorer(photos: Mapping[str, np.ndarray], class_names: Mapping[str,
         "method": W.Dropdown(options=list(methods), description="method"),
     }
     if static_mode():
-        return precomputed(render, controls, image_format="jpeg", max_frames=len(photos) * 2 * len(methods))
+        return precomputed(render, controls, image_format="jpeg", max_frames=len(photos) * 2 * len(methods),
+                           note="On the book these views were computed when the page was built; run the notebook to explain other photos.")
 
     def live(photo, rank, method):
         fig = render(photo, rank, method)

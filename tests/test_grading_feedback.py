@@ -46,7 +46,7 @@ def test_wrong_values_report_the_largest_difference():
 
 def test_stub_is_not_attempted_and_errors_are_not_tracebacks():
     def stub(x, k):
-        raise NotImplementedError("exercise 2.1: replace this line with your code")
+        raise NotImplementedError("exercise 2.1: write your code here")
 
     report = check("2.1", stub)
     assert str(report).endswith("not attempted yet. Write your code in the cell above, run it, then run this cell.")

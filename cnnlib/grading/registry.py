@@ -64,7 +64,7 @@ KINDS: dict[str, str] = {
 }
 
 #: The line a diagnose stub holds above the buggy code until the student starts.
-DIAGNOSE_GUARD = "exercise {id}: delete this line, run the function, then find and fix its bug"
+DIAGNOSE_GUARD = "exercise {id}: delete this line first"
 
 
 class _Solution:
@@ -247,7 +247,7 @@ class Exercise:
         keep_until = first.end_lineno if has_doc else fn.body[0].lineno - 1
         head = lines[:keep_until]
         body = [f"    {line}" if line else "" for line in self.starter.strip("\n").splitlines()]
-        body.append(f'    raise NotImplementedError("exercise {self.id}: replace this line with your code")')
+        body.append(f'    raise NotImplementedError("exercise {self.id}: write your code here")')
         return "\n".join(head + body) + "\n"
 
 

@@ -61,11 +61,11 @@ class Table:
             cells = []
             for value in row:
                 align = "right" if self._numeric(value) else "left"
-                cells.append(f'<{tag} style="text-align: {align}; padding: 0.15em 0.6em">'
+                cells.append(f'<{tag} style="text-align: {align}; padding: 0.15em 0.4em">'
                              f'{html.escape(self._cell(value))}</{tag}>')
             return "<tr>" + "".join(cells) + "</tr>"
 
-        head = "".join(f'<th style="padding: 0.15em 0.6em">{html.escape(c)}</th>' for c in self.columns)
+        head = "".join(f'<th style="padding: 0.15em 0.4em">{html.escape(c)}</th>' for c in self.columns)
         body = "".join(row_html(r) for r in self.rows)
         foot = "".join(row_html(r, "th") for r in self.footer)
         caption = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""

@@ -180,7 +180,7 @@ def test_table_renders_html_and_text():
     html = table._repr_html_()
     assert html.count("<tr>") == 4 and "16,714" in html and "0.931" in html
     assert "CNN &lt;b&gt;" in html  # text is escaped
-    assert '<td style="text-align: right; padding: 0.15em 0.6em">37,706</td>' in html
+    assert '<td style="text-align: right; padding: 0.15em 0.4em">37,706</td>' in html
     text = str(table).splitlines()
     assert text[0].split() == ["model", "params", "acc"] and text[2].split() == ["MLP", "16,714", "0.931"]
     with pytest.raises(ValueError, match="row 1 has 2 values for 3 columns"):

@@ -106,7 +106,8 @@ def _check_frame(tab, w: int, where: str) -> str:
     """The frame on screen names exactly the controls' values, and shows the picture embedded for them."""
     for _ in range(50):  # the widget manager redraws asynchronously
         state = tab.evaluate(_WIDGETS)[w]
-        shown = {c["description"]: c["value"] for c in state["controls"]}
+        # Buttons show their labels with non-breaking spaces ("masked\xa0B"); the frame titles use plain ones.
+        shown = {c["description"]: (c["value"] or "").replace("\xa0", " ") for c in state["controls"]}
         if len(state["frames"]) == 1 and _parse(state["frames"][0]) == shown:
             break
         tab.wait_for_timeout(100)

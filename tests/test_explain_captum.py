@@ -84,34 +84,36 @@ def cat_batch(mobilenet_v2):
         return x, int(mobilenet_v2(x).argmax())
 
 
-def close(ours: torch.Tensor, ref: torch.Tensor, rtol: float = 1e-3) -> None:
+def close(ours: torch.Tensor, ref: torch.Tensor, rtol: float = 1e-3) -> bool:
+    """True when ``ours`` equals ``ref`` within ``rtol`` of its largest value (raises with the details otherwise)."""
     ref = ref.detach()
     scale = ref.abs().max()
     assert scale > 0
     torch.testing.assert_close(ours, ref, rtol=rtol, atol=rtol * scale)
+    return True
 
 
 def test_mobilenet_v2_grad_cam_saliency_equal_captum(mobilenet_v2, cat_batch):
     net, (x, t) = mobilenet_v2, cat_batch
     layer = net.features[-1]
     ref = captum_attr.LayerGradCam(net, layer).attribute(x.clone().requires_grad_(), target=t, relu_attributions=True)
-    close(E.grad_cam(net, x, t, layer=layer), ref[:, 0])
+    assert close(E.grad_cam(net, x, t, layer=layer), ref[:, 0])
     ref = captum_attr.Saliency(net).attribute(x.clone().requires_grad_(), target=t, abs=True)
-    close(E.saliency(net, x, t), ref.amax(dim=1))
+    assert close(E.saliency(net, x, t), ref.amax(dim=1))
 
 
 def test_mobilenet_v2_guided_methods_equal_captum_with_hookable_relu6(mobilenet_v2, cat_batch):
     net, (x, t) = mobilenet_v2, cat_batch
     copy = E.hookable_relu6(net)
     ref = captum_attr.GuidedBackprop(copy).attribute(x.clone().requires_grad_(), target=t)
-    close(E.guided_backprop(net, x, t), ref)
+    assert close(E.guided_backprop(net, x, t), ref)
     ref = captum_attr.GuidedGradCam(copy, copy.features[-1]).attribute(
         x.clone().requires_grad_(), target=t, interpolate_mode="bilinear")
-    close(E.guided_grad_cam(net, x, t, layer=net.features[-1]), ref)
+    assert close(E.guided_grad_cam(net, x, t, layer=net.features[-1]), ref)
 
 
 def test_mobilenet_v2_occlusion_equals_captum(mobilenet_v2, cat_batch):
     net, (x, t) = mobilenet_v2, cat_batch
     ref = captum_attr.Occlusion(net).attribute(x, sliding_window_shapes=(3, 56, 56), strides=(3, 56, 56),
                                                baselines=0.0, target=t, perturbations_per_eval=16)
-    close(E.occlusion(net, x, t, window=56, stride=56), ref[:, 0])
+    assert close(E.occlusion(net, x, t, window=56, stride=56), ref[:, 0])

@@ -46,6 +46,7 @@ def grads_agree(ours, reference, tensors, seed):
     gb = torch.autograd.grad(yb, b, cot)
     for g1, g2 in zip(ga, gb):
         torch.testing.assert_close(g1, g2, rtol=1e-8, atol=1e-9)
+    return len(ga)
 
 
 def test_batch_norm_training_updates_running_stats_as_torch():
@@ -80,10 +81,10 @@ def test_batch_norm_gradients_training_and_eval():
         c = x.shape[1]
         w, b = torch.randn(c, generator=gen, dtype=torch.float64), torch.randn(c, generator=gen, dtype=torch.float64)
         rm, rv = torch.randn(c, dtype=torch.float64), torch.rand(c, dtype=torch.float64) + 0.5
-        grads_agree(lambda x, w, b: batch_norm(x, None, None, w, b, True),
-                    lambda x, w, b: F.batch_norm(x, None, None, w, b, True), (x, w, b), seed)
-        grads_agree(lambda x, w, b: batch_norm(x, rm, rv, w, b, False),
-                    lambda x, w, b: F.batch_norm(x, rm, rv, w, b, False), (x, w, b), seed)
+        assert grads_agree(lambda x, w, b: batch_norm(x, None, None, w, b, True),
+                           lambda x, w, b: F.batch_norm(x, None, None, w, b, True), (x, w, b), seed) == 3
+        assert grads_agree(lambda x, w, b: batch_norm(x, rm, rv, w, b, False),
+                           lambda x, w, b: F.batch_norm(x, rm, rv, w, b, False), (x, w, b), seed) == 3
 
 
 def test_batch_norm_gradcheck():

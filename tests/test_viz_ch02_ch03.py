@@ -26,6 +26,7 @@ def _fits(fig):
     assert fig.get_size_inches()[0] <= COLUMN_IN and width <= COLUMN_IN + 0.1, width
     small = [(t.get_text(), t.get_fontsize()) for t in _texts(fig) if t.get_fontsize() < MIN_PT]
     assert not small, f"text below {MIN_PT} pt: {small[:5]}"
+    return width
 
 
 def _grid_numbers(ax) -> list[float]:
@@ -161,11 +162,11 @@ def test_conv_ratio_figure_fits_the_column():
 
     rows = [ConvTiming(c, m, 1e-3, r, 1.0, 3, "") for c in SMALL_CONV_SUITE
             for m, r in (("im2col", 1.5), ("fft", 4.0), ("loops", 300.0))]
-    _fits(viz.plot_conv_ratios(rows))
+    assert _fits(viz.plot_conv_ratios(rows)) <= COLUMN_IN + 0.1
 
 
 def test_receptive_field_figure_fits_the_column():
-    _fits(viz.plot_receptive_field([(3, 1, 1), (3, 1, 2), (3, 1, 4)], title="dilations"))
+    assert _fits(viz.plot_receptive_field([(3, 1, 1), (3, 1, 2), (3, 1, 4)], title="dilations")) <= COLUMN_IN + 0.1
 
 
 def test_markdown_table():

@@ -318,9 +318,9 @@ def conv_transpose_params(
         >>> conv_transpose_params(512, 256, 4, bias=False)   # a DCGAN generator layer
         2097152
     """
-    _check_channels(in_channels, out_channels, groups)
-    weights = in_channels * (out_channels // groups) * math.prod(_square_or_tuple(kernel_size, "kernel_size"))
-    return weights + (out_channels if bias else 0)
+    # Its weight, (C_in, C_out / G, K, K), holds as many numbers as the matching
+    # convolution's (C_out, C_in / G, K, K): both are C_in * C_out / G * K^2.
+    return conv_params(in_channels, out_channels, kernel_size, bias=bias, groups=groups)
 
 
 def conv_transpose_macs(

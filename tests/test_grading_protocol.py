@@ -117,3 +117,19 @@ def test_calls_are_refused_while_other_threads_run():
         t.join()
 
     assert "started a thread" in guarded_call(in_a_thread, (), {}, NO_LIBRARY_CONV, alone=True).violations[0]
+
+
+def test_the_operator_recorder_sees_operators_the_dispatch_mode_cannot():
+    import torch.nn.functional as F
+
+    from cnnlib.grading.forbid import OperatorRecorder
+
+    x, w = torch.ones(1, 1, 4, 4), torch.ones(1, 1, 3, 3)
+    with OperatorRecorder(("aten::conv",)) as seen:
+        with torch._C._DisableTorchDispatch():
+            F.conv2d(x, w)
+    assert seen.violations() and "conv" in seen.violations()[0]
+    with OperatorRecorder(("aten::conv",)) as clean:
+        (x * 2).sum()
+    assert clean.violations() == []
+    assert "aten::mul" in clean.names

@@ -446,6 +446,15 @@ def watch_cells(allowed: tuple[Callable, ...] = ()) -> CellWatch:
     return CellWatch(allowed)
 
 
+def _operator_names(prof) -> set[str]:
+    """The names of the operators a finished profiler recorded. The raw event list gives
+    them ten times faster than ``function_events``, which builds a tree of objects."""
+    results = getattr(prof, "kineto_results", None)
+    if results is not None:
+        return {event.name() for event in results.events()}
+    return {event.name for event in prof.function_events}
+
+
 class OperatorRecorder:
     """PyTorch's own operator profiler around several calls: a second, independent
     record of forbidden operators (it sees them even with Python dispatch disabled).
@@ -472,7 +481,7 @@ class OperatorRecorder:
             return
         try:
             self._prof.__exit__(None, None, None)
-            self.names = {e.name for e in self._prof.function_events}
+            self.names = _operator_names(self._prof)
         except Exception:
             self.broken = True
 

@@ -20,3 +20,30 @@ def hidden_results(exercise, fn, seed: int):
             value = to_plain_state_dict(value)
         results.append(judge_case(exercise, case, expected_value(exercise, case), status="ok", value=value))
     return results
+
+
+def _same_args(a, b) -> bool:
+    import torch
+
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        return isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.shape == b.shape and \
+            bool(torch.equal(a, b))
+    if isinstance(a, (tuple, list)):
+        return isinstance(b, (tuple, list)) and len(a) == len(b) and all(_same_args(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same_args(a[k], b[k]) for k in a)
+    return a == b
+
+
+def train_once_and_judge_all(exercise, fn, seed: int):
+    """For a ``train`` exercise: call ``fn`` once per distinct training input (the visible and
+    hidden cases usually share one) and judge every case; ``[(case, result), ...]``."""
+    trained: list = []  # (args, kwargs, value)
+    out = []
+    for case in exercise.cases(hidden_seed=seed):
+        value = next((v for a, k, v in trained if _same_args(a, case.args) and _same_args(k, case.kwargs)), None)
+        if value is None:
+            value = to_plain_state_dict(fn(*case.args, **case.kwargs))
+            trained.append((case.args, case.kwargs, value))
+        out.append((case, judge_case(exercise, case, expected_value(exercise, case), status="ok", value=value)))
+    return out, len(trained)

@@ -113,37 +113,40 @@ class TimelineEntry:
 
 
 def plot_timeline(entries: Sequence[TimelineEntry], *, title: str = "") -> plt.Figure:
-    """Quoted top-1 accuracy by year, and quoted against measured parameter counts.
+    """Quoted top-1 accuracy, and quoted against measured parameter counts, model by model.
 
     Args:
-        entries: the timeline's points.
+        entries: the timeline's points, in the order to draw them (by year).
         title: the figure's title.
 
     Returns:
-        Two panels: accuracy against year (labelled with the models), and the
-        parameters on a log scale against year, quoted (circles) and measured
-        (crosses) where the book builds the model.
+        Two stacked panels over one axis of models (labelled with name and
+        year): the quoted accuracy, and the parameters on a log scale, quoted
+        (circles) and measured (crosses) where the book builds the model.
     """
     entries = list(entries)
     if not entries:
         raise ValueError("plot_timeline: no entries to draw.")
-    fig, (acc, par) = plt.subplots(1, 2, figsize=(COLUMN_WIDTH, 3.6))
-    years = [e.year for e in entries]
-    acc.plot(years, [e.top1 for e in entries], "o-", color=BLUE, markersize=4)
-    for i, e in enumerate(entries):
-        acc.annotate(e.name, (e.year, e.top1), textcoords="offset points", xytext=(3, -11 if i % 2 else 4),
-                     fontsize=9 * 0.8 if len(entries) > 8 else 9)
-    acc.set(xlabel="year", ylabel="quoted top-1 accuracy (%)", title="accuracy")
-    par.scatter(years, [e.quoted_params for e in entries], facecolors="none", edgecolors=BLUE, label="quoted")
-    measured = [e for e in entries if e.measured_params is not None]
-    par.scatter([e.year for e in measured], [e.measured_params for e in measured], marker="x", color=ORANGE,
-                s=45, label="measured here")
+    x = np.arange(len(entries))
+    fig, (acc, par) = plt.subplots(2, 1, figsize=(COLUMN_WIDTH, 5.4), sharex=True)
+    acc.plot(x, [e.top1 for e in entries], "o-", color=BLUE, markersize=4)
+    for xi, e in zip(x, entries):
+        acc.annotate(f"{e.top1:g}", (xi, e.top1), textcoords="offset points", xytext=(0, 6), ha="center",
+                     fontsize=9)
+    acc.set(ylabel="top-1 accuracy (%)", title="quoted ImageNet top-1 accuracy")
+    acc.set_ylim(min(e.top1 for e in entries) - 3, max(e.top1 for e in entries) + 4)
+    par.scatter(x, [e.quoted_params for e in entries], facecolors="none", edgecolors=BLUE, label="quoted")
+    measured = [(xi, e.measured_params) for xi, e in zip(x, entries) if e.measured_params is not None]
+    if measured:
+        mx, my = zip(*measured)
+        par.scatter(mx, my, marker="x", color=ORANGE, s=45, label="measured here")
     par.set_yscale("log")
-    par.set(xlabel="year", ylabel="parameters (millions, log scale)", title="parameters")
+    par.set(ylabel="parameters (millions)", title="parameters, log scale")
     par.legend(frameon=False, fontsize=9, loc="upper left")
+    par.set_xticks(x, [f"{e.name} ({e.year})" for e in entries], rotation=40, ha="right")
     for ax in (acc, par):
         ax.tick_params(labelsize=9)
-        ax.set_xticks(range(min(years), max(years) + 1, 2))
+        ax.grid(axis="y", color="0.85", linewidth=0.6)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()

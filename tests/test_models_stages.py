@@ -5,7 +5,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from cnnlib.models import count_macs, create_model
-from cnnlib.models.stages import stage_table, weight_layers
+from cnnlib.models.stages import meta_model, stage_table, weight_layers
 
 
 def _flop_macs(layer: nn.Module, shape) -> int:
@@ -52,3 +52,9 @@ def test_alexnet_2012_stages_are_the_papers_resolutions():
 def test_stage_table_refuses_a_leaf_module():
     with pytest.raises(ValueError, match="no child modules"):
         stage_table(nn.Conv2d(3, 4, 3), (3, 8, 8))
+
+
+def test_meta_model_has_the_real_models_parameter_shapes_and_no_data():
+    meta, real = meta_model("alexnet_2012", groups=2), create_model("alexnet_2012", groups=2)
+    assert all(p.is_meta for p in meta.parameters())
+    assert [(n, p.shape) for n, p in meta.named_parameters()] == [(n, p.shape) for n, p in real.named_parameters()]

@@ -11,7 +11,10 @@ import torch  # noqa: E402
 from cnnlib.models import create_model  # noqa: E402
 from cnnlib.models.stages import stage_table  # noqa: E402
 from cnnlib.viz.architectures import TimelineEntry, plot_cost_split, plot_stages, plot_timeline  # noqa: E402
-from cnnlib.widgets import architecture_explorer as A  # noqa: E402
+import cnnlib.widgets.architecture_explorer  # noqa: E402,F401
+import sys  # noqa: E402
+
+A = sys.modules["cnnlib.widgets.architecture_explorer"]  # the module (the package exports its function)
 from cnnlib.widgets.static import ENV_VAR, MIN_TEXT_PX, PrecomputedWidget, min_text_px  # noqa: E402
 
 

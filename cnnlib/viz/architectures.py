@@ -79,7 +79,7 @@ def plot_stages(stages, *, title: str = "") -> plt.Figure:
         ax.barh(y, values, color=colour)
         top = max(values) or 1.0
         for yi, v in zip(y, values):
-            text = f"{v:.2f}" if v < 1 else f"{v:,.1f}" if v < 100 else f"{v:,.0f}"
+            text = "0" if v == 0 else f"{v:.2f}" if v < 1 else f"{v:,.1f}" if v < 100 else f"{v:,.0f}"
             ax.text(v + top * 0.03, yi, text, va="center", fontsize=9)
         ax.set_xlim(0, top * 1.45)
         ax.set_xlabel(label, fontsize=9)

@@ -23,7 +23,8 @@ WIDGET_PAGES = sorted(p for p in SITE.rglob("*.html") if "_static" not in p.part
                       and WIDGET_VIEW in p.read_text(errors="replace")) if SITE.exists() else []
 WIDGET_SCRIPTS = ("/@jupyter-widgets/", "/require.js", "/widgets-config.js")  # what draws the widgets
 CHAPTERS_WITH_WIDGETS = {"notebooks/00_setup.html", "notebooks/02_convolution.html", "notebooks/03_conv_arithmetic.html",
-                         "notebooks/04_conv_variants.html", "notebooks/05_pooling_normalization.html"}
+                         "notebooks/04_conv_variants.html", "notebooks/05_pooling_normalization.html",
+                         "notebooks/07_classic_architectures.html"}
 
 # The widgets on the page, their controls (description and the value they show) and the frame on screen.
 _WIDGETS = """() => {

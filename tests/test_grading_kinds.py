@@ -192,6 +192,10 @@ ANSWERS = {
     "6.4": ["matrix[t, p]", "[target, prediction]"],
     "6.6": ["the entropy", "entropy of", "1 - smoothing + smoothing / num_classes", "eps / C", "p = q"],
     "6.7": [".eval()", "eval()", "no_grad", "running statistics"],
+    "7.1": ["topk(", "argsort", "any(dim=1)", "targets[:, none]"],
+    "7.2": ["(3 * 3 * in_channels + 1)", "9 * in_channels", "2 * out_channels", "(num_convs - 1)"],
+    "7.3": ["* h * w", "n_in * features", "k * k * c * c_out"],
+    "7.4": ["max_pool2d(x", "pool first", "then project", "projection after"],
 }
 
 

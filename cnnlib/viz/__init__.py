@@ -19,7 +19,7 @@ from cnnlib.viz.features import (
     plot_image_row,
 )
 from cnnlib.viz.layout import COLUMN_WIDTH
-from cnnlib.viz.tables import Table, layer_table
+from cnnlib.viz.tables import Table, layer_table, markdown_table
 from cnnlib.viz.flip import plot_flip
 from cnnlib.viz.grid import HIGHLIGHT, draw_grid
 from cnnlib.viz.learning import plot_learned_kernel
@@ -32,7 +32,6 @@ from cnnlib.viz.pooling import (
     plot_xo_pipeline,
 )
 from cnnlib.viz.receptive_field import layer_sizes, plot_receptive_field, receptive_field_path
-from cnnlib.viz.table import markdown_table
 from cnnlib.viz.training import plot_augmentations, plot_histories, plot_softmax
 
 __all__ = [

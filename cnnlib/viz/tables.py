@@ -1,19 +1,22 @@
 """Small tables that a notebook shows as HTML (they fit the page) and a terminal as text.
 
 A book page wraps an HTML table to its column; a printed table of padded
-columns runs off the side instead. :class:`Table` is both::
+columns runs off the side instead, wider than a phone and often than the
+text column. :class:`Table` is both; :func:`markdown_table` gives Markdown,
+which Jupyter, Colab and the book all render as an HTML table::
 
     table = Table(["model", "accuracy"], [["MLP", 0.93], ["CNN", 0.97]], floatfmt=".3f")
     table                      # last value of a notebook cell: an HTML table
     print(table)               # fixed-width text
     layer_table(model)         # a model's layers, output shapes and parameters
+    markdown_table(["k", "out"], [[3, 30], [5, 28]])   # last value of a cell: rendered Markdown
 """
 from __future__ import annotations
 
 import html
 from collections.abc import Sequence
 
-__all__ = ["Table", "layer_table"]
+__all__ = ["Table", "layer_table", "markdown_table"]
 
 
 class Table:
@@ -124,3 +127,52 @@ def layer_table(model, input_size: tuple[int, ...] | None = None, *, depth: int 
         rows.append([_path(layer), layer.class_name, str(list(layer.output_size)), int(own)])
     return Table(["layer", "type", "output shape", "parameters"], rows,
                  footer=[["total", "", "", int(stats.total_params)]])
+
+def _markdown_cell(value, fmt: str | None) -> str:
+    if fmt is not None and Table._numeric(value):
+        text = fmt.format(value)
+    else:
+        text = str(value)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence], *, align: str | None = None,
+                   formats: Sequence[str | None] | None = None):
+    """A Markdown table as a displayable object (``IPython.display.Markdown``).
+
+    Args:
+        header: the column names.
+        rows: one sequence of values per row, as long as ``header``.
+        align: one letter per column, ``l``, ``r`` or ``c`` (default: numbers
+            right, everything else left, decided from the first row).
+        formats: optional format per column for numbers, e.g. ``"{:,d}"``;
+            ``None`` entries use ``str``.
+
+    Returns:
+        ``IPython.display.Markdown``; its ``.data`` is the Markdown text.
+
+    Raises:
+        ValueError: a row or ``align``/``formats`` of the wrong length, or an
+            unknown alignment letter.
+    """
+    from IPython.display import Markdown
+
+    n = len(header)
+    if n == 0:
+        raise ValueError("markdown_table needs at least one column.")
+    for index, row in enumerate(rows):
+        if len(row) != n:
+            raise ValueError(f"row {index} has {len(row)} values but the header has {n} columns: {list(row)!r}.")
+    formats = list(formats) if formats is not None else [None] * n
+    if len(formats) != n:
+        raise ValueError(f"formats has {len(formats)} entries for {n} columns.")
+    if align is None:
+        first = rows[0] if rows else [""] * n
+        align = "".join("r" if Table._numeric(v) else "l" for v in first)
+    if len(align) != n or set(align) - set("lrc"):
+        raise ValueError(f"align must be one of l, r, c per column ({n} letters), got {align!r}.")
+    rule = {"l": ":--", "r": "--:", "c": ":-:"}
+    lines = ["| " + " | ".join(_markdown_cell(h, None) for h in header) + " |",
+             "|" + "|".join(rule[a] for a in align) + "|"]
+    lines += ["| " + " | ".join(_markdown_cell(v, f) for v, f in zip(row, formats)) + " |" for row in rows]
+    return Markdown("\n".join(lines))

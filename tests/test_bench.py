@@ -20,6 +20,7 @@ from cnnlib.bench import (
     loops_rounds,
     median_ratio,
     ratio_between,
+    stopwatch,
     summarize,
     time_conv_methods,
 )
@@ -35,6 +36,18 @@ def test_interleaved_times_rotates_order_and_respects_caps():
     assert calls[1:] == ["a", "b", "c", "b", "a", "a", "b"]  # rounds start at a, b, c in turn; c only once
     assert [len(times[k]) for k in "abc"] == [3, 3, 1]
     assert all(t >= 0 for ts in times.values() for t in ts)
+
+
+def test_stopwatch_fills_in_wall_and_cpu_time_also_after_an_error():
+    import time
+
+    with stopwatch() as quiet:
+        time.sleep(0.05)  # waiting is wall-clock time, not this process's CPU time
+    assert quiet.wall >= 0.05 and 0 <= quiet.cpu < quiet.wall
+    with pytest.raises(KeyError):
+        with stopwatch() as failed:
+            {}["missing"]
+    assert failed.wall > 0 and failed.cpu >= 0
 
 
 def test_median_ratio_pairs_rounds():

@@ -33,3 +33,58 @@ def test_cam_applicable_agrees_with_cam_on_real_structures():
     assert ch09.cam_applicable(["conv", "relu", "gap", "flatten", "linear"])
     assert not ch09.cam_applicable(["conv", "relu", "maxpool", "flatten", "linear", "relu", "dropout", "linear"])
     assert not ch09.cam_applicable(["linear"])
+
+
+class _Counting(torch.nn.Module):
+    """A tiny classifier that counts the images it has scored."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = 0
+        self.head = torch.nn.Linear(3, 2)
+
+    def forward(self, x):
+        self.seen += x.shape[0]
+        return self.head(x.mean(dim=(2, 3)))
+
+
+def test_occlusion_passes_counts_what_occlusion_runs():
+    rng = np.random.default_rng(5)
+    cases = [(224, 56, 28), (224, 32, 16), (100, 30, 20), (64, 64, 8), (9, 1, 1)]
+    cases += [(int(s), int(w), int(t)) for s in rng.integers(8, 60, 6)
+              for w in [rng.integers(1, s + 1)] for t in [rng.integers(1, w + 1)]]
+    for size, window, stride in cases:
+        model = _Counting()
+        E.occlusion(model, torch.rand(1, 3, size, size), 0, window=window, stride=stride, batch_size=7)
+        assert ch09.occlusion_passes(size, window, stride) == model.seen, (size, window, stride)
+        assert ch09.occlusion_passes(size, window, stride) == len(E.window_starts(size, window, stride)) ** 2 + 1
+
+
+def _relu6_net(weight: torch.Tensor) -> torch.nn.Module:
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.act = torch.nn.ReLU6()
+
+        def forward(self, x):
+            return (self.act(x) * weight).flatten(1)
+
+    return Net()
+
+
+def test_guided_relu6_backward_matches_the_library_and_the_bug_is_the_plain_gradient():
+    g = torch.Generator().manual_seed(0)
+    for shape in [(1, 2, 3, 3), (2, 3, 5, 4)]:
+        x = 4 * torch.randn(shape, generator=g) + 2
+        weight = torch.randn(shape[1:], generator=g)   # the gradient arriving from above
+        net = _relu6_net(weight)
+        grads = []
+        for guided in (True, False):
+            xi = x.clone().requires_grad_(True)
+            with E.explaining(net, guided=guided):
+                net(xi).sum().backward()
+            grads.append(xi.grad)
+        above = weight.expand(shape)
+        torch.testing.assert_close(ch09.guided_relu6_backward(x, above), grads[0])
+        torch.testing.assert_close(ch09._buggy_guided_relu6_backward(x, above), grads[1])
+        assert not torch.equal(grads[0], grads[1])

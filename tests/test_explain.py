@@ -103,6 +103,23 @@ def test_occlusion_window_starts_cover_every_pixel():
         E.window_starts(10, 2, 3)
 
 
+def test_occlusion_of_copies_with_several_targets_shares_its_forward_passes():
+    torch.manual_seed(4)
+    net, x = TinyGapNet(), torch.randn(2, 1, 6, 6)
+    calls = []
+    handle = net.register_forward_pre_hook(lambda module, inputs: calls.append(inputs[0].shape[0]))
+    try:
+        both = E.occlusion(net, x[[0, 0, 1]], [0, 1, 1], window=3, stride=2, batch_size=4)
+        shared = sum(calls)
+        calls.clear()
+        apart = [E.occlusion(net, x[i:i + 1], t, window=3, stride=2) for i, t in [(0, 0), (0, 1), (1, 1)]]
+    finally:
+        handle.remove()
+    torch.testing.assert_close(both, torch.cat(apart), rtol=1e-5, atol=1e-6)
+    boxes = len(E.window_starts(6, 3, 2)) ** 2
+    assert sum(calls) == 3 * (boxes + 1) and shared == 2 * (boxes + 1)
+
+
 def test_feature_inversion_is_seeded_and_matches_features():
     net, x = TinyGapNet(), hand_images()
     a = E.invert_features(net, x, layer=net.act1, steps=60, lr=0.1, tv_weight=0.0, seed=3, bounds=None)

@@ -36,7 +36,7 @@ def _judge(exercise: Exercise, case, value):
 
 
 # ------------------------------------------------------------------ every chapter has them
-@pytest.mark.parametrize("chapter", [1, 2, 3, 5, 6])
+@pytest.mark.parametrize("chapter", [1, 2, 3, 5, 6, 9])
 def test_each_chapter_has_two_graded_understanding_exercises_with_hidden_checks(chapter):
     found = [e for e in list_exercises(chapter) if e.kind in ("predict", "choose", "diagnose")]
     assert len(found) >= 2
@@ -186,6 +186,8 @@ ANSWERS = {
     "9.2": ["clamp(min=0)", "relu(", "* activations).sum"],
     "9.3": ["-(-side // s)", "ceil(side / s)", "rounds up"],
     "9.4": ["last_conv", "[\"gap\", \"linear\"]"],
+    "9.5": ["(image_size - window)", "per_axis * per_axis", "squared"],
+    "9.6": ["grad_output.clamp(min=0)", "(grad_output > 0)", "only positive gradients"],
     "6.1": ["- max", "z.max", "subtract the maximum", "exp(z - m"],
     "6.2": ["(z - m)", "log_p[", "torch.arange(N)"],
     "6.3": ["sigma(z) - y", "sigmoid(z) - y", "max(z, 0) - y z", "log1p"],

@@ -30,7 +30,7 @@ from cnnlib.bench.conv import (
     summarize,
     time_conv_methods,
 )
-from cnnlib.bench.timing import interleaved_times, median_ratio
+from cnnlib.bench.timing import Elapsed, interleaved_times, median_ratio, stopwatch
 
 __all__ = [
     "CONV_SUITE",
@@ -41,6 +41,7 @@ __all__ = [
     "VARIANT_SUITE",
     "ConvCase",
     "ConvTiming",
+    "Elapsed",
     "conv_table_markdown",
     "format_conv_table",
     "interleaved_times",
@@ -49,6 +50,7 @@ __all__ = [
     "matmul_gflops",
     "median_ratio",
     "ratio_between",
+    "stopwatch",
     "summarize",
     "time_conv_methods",
 ]

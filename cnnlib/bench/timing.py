@@ -11,9 +11,38 @@ from __future__ import annotations
 
 import statistics
 import time
-from typing import Callable, Collection, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Callable, Collection, Iterator, Mapping
 
-__all__ = ["interleaved_times", "median_ratio"]
+__all__ = ["Elapsed", "interleaved_times", "median_ratio", "stopwatch"]
+
+
+@dataclass
+class Elapsed:
+    """Seconds a block took: ``wall`` on the clock, ``cpu`` of this process's own work.
+
+    On a shared machine ``wall`` grows with the other programs' load, while
+    ``cpu`` counts only the time this process computed (all its threads).
+    """
+
+    wall: float = 0.0
+    cpu: float = 0.0
+
+
+@contextmanager
+def stopwatch() -> Iterator[Elapsed]:
+    """Time a ``with`` block: ``with stopwatch() as t: ...``, then ``t.wall`` and ``t.cpu`` in seconds.
+
+    The times are filled in when the block ends, also when it raises.
+    """
+    elapsed = Elapsed()
+    wall, cpu = time.perf_counter(), time.process_time()
+    try:
+        yield elapsed
+    finally:
+        elapsed.wall = time.perf_counter() - wall
+        elapsed.cpu = time.process_time() - cpu
 
 
 def interleaved_times(

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from cnnlib.explain._common import Target, check_images, class_scores
+from cnnlib.explain._common import Target, check_images, targets
 from cnnlib.explain._hooks import explaining
 
 __all__ = ["occlusion", "window_starts"]
@@ -34,7 +34,9 @@ def occlusion(model: nn.Module, images: torch.Tensor, target: Target, *, layer: 
     ``window x window`` set to ``baseline`` (0 is the mean colour after ImageNet
     normalisation); the drop ``y(x) - y(x occluded)`` is credited to every pixel
     the square covers, and each pixel gets the mean over the squares covering it.
-    The occluded copies run through the model ``batch_size`` at a time.
+    The occluded copies run through the model ``batch_size`` at a time. Copies
+    of one image in ``images`` (one per target class) share their forward
+    passes, so the maps of several classes of a photo cost as much as one.
 
     Args:
         model: the network (run in eval mode; its mode is restored).
@@ -57,18 +59,36 @@ def occlusion(model: nn.Module, images: torch.Tensor, target: Target, *, layer: 
     count = torch.zeros(height, width)
     for r, c in boxes:
         count[r:r + window, c:c + window] += 1
+    groups = _same_images(x)  # copies of one image (one per class) share every forward pass
     with explaining(model):
-        for i in range(n):
-            image = x[i:i + 1]
-            t = torch.as_tensor(target).reshape(-1)
-            t_i = t[i] if t.numel() > 1 else t[0]
-            base = class_scores(model(image), t_i, "occlusion")[0]
+        logits = model(x[[g[0] for g in groups]])
+        if logits.ndim != 2:
+            raise ValueError(f"occlusion: the model must return (N, num_classes) logits, got shape "
+                             f"{tuple(logits.shape)}.")
+        t = targets(target, n, logits.shape[1], "occlusion")
+        for k, group in enumerate(groups):
+            image, classes = x[group[0]:group[0] + 1], t[group]
+            base = logits[k, classes]
+            drops = []
             for start in range(0, len(boxes), batch_size):
                 chunk = boxes[start:start + batch_size]
                 batch = image.repeat(len(chunk), 1, 1, 1)
                 for j, (r, c) in enumerate(chunk):
                     batch[j, :, r:r + window, c:c + window] = baseline
-                drops = base - class_scores(model(batch), t_i, "occlusion")
-                for j, (r, c) in enumerate(chunk):
-                    total[i, r:r + window, c:c + window] += drops[j].float().cpu()
+                drops.append(base - model(batch)[:, classes])
+            drops = torch.cat(drops).float().cpu()  # (boxes, images in the group)
+            for j, (r, c) in enumerate(boxes):
+                total[group, r:r + window, c:c + window] += drops[j][:, None, None]
     return total / count
+
+
+def _same_images(x: torch.Tensor) -> list[list[int]]:
+    """The indices of ``x`` grouped by identical images, in order of first appearance."""
+    groups: list[list[int]] = []
+    for i in range(x.shape[0]):
+        match = next((g for g in groups if torch.equal(x[g[0]], x[i])), None)
+        if match is None:
+            groups.append([i])
+        else:
+            match.append(i)
+    return groups

@@ -2,7 +2,9 @@
 
 Two compute Grad-CAM from a layer's activations and gradients (no model, no
 autograd: the student combines the given tensors); two test understanding of
-the methods' limits (how coarse a map is, when CAM applies).
+the methods' limits (how coarse a map is, when CAM applies); one asks for a
+prediction (how many forward passes an occlusion map costs) and one for a
+diagnosis (guided backprop that silently stays the plain gradient on ReLU6).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import torch
 
 from cnnlib.grading.registry import Case, Exercise, register
 
-__all__ = ["cam_applicable", "grad_cam_map", "grad_cam_weights", "map_side"]
+__all__ = ["cam_applicable", "grad_cam_map", "grad_cam_weights", "guided_relu6_backward", "map_side", "occlusion_passes"]
 
 NO_LIBRARY = ("cnnlib", "captum", "aten::.*backward", "torch.autograd.grad")
 LAYERS = (
@@ -351,5 +353,186 @@ register(
         points=1,
         forbid=("torch", "cnnlib"),
         setup="",
+    )
+)
+
+
+# ---------------------------------------------------------------- 9.5 (predict)
+def occlusion_passes(image_size, window, stride):
+    """Predict how many forward passes an occlusion map of one image costs.
+
+    The square image is covered by a window x window square placed every
+    stride pixels along each axis, starting at the top-left corner, until the
+    last row and column of pixels are covered (a square that sticks out of
+    the image is cut at its edge). Every placement is one forward pass, and
+    one more pass scores the uncovered image.
+
+    Args:
+        image_size: the image's height and width in pixels.
+        window: the side of the occluding square, 1 <= window <= image_size.
+        stride: the step between squares, 1 <= stride <= window.
+
+    Returns:
+        The number of forward passes (an int).
+    """
+    per_axis = -(-(image_size - window) // stride) + 1
+    return per_axis * per_axis + 1
+
+
+def explain_occlusion_passes(image_size, window, stride) -> str:
+    """The count worked out (shown after a wrong answer)."""
+    per_axis = -(-(image_size - window) // stride) + 1
+    last = (per_axis - 1) * stride
+    return (
+        f"Along one axis the squares start at 0, {stride}, ..., {last}: the "
+        f"first start at which the square reaches the last pixel is the "
+        f"smallest multiple of {stride} that is at least {image_size} - "
+        f"{window} = {image_size - window}, so {per_axis} positions. Rows "
+        f"times columns: {per_axis} x {per_axis} = {per_axis * per_axis} "
+        f"occluded copies, plus 1 pass for the uncovered image."
+    )
+
+
+def _visible_9_5() -> list[Case]:
+    return [
+        Case(
+            (224, 56, 28),
+            label="the chapter's occlusion map: 56-pixel square, stride 28",
+            hint="Count the positions along one axis first.",
+        ),
+        Case(
+            (224, 32, 16),
+            label="cnnlib's default window and stride",
+        ),
+        Case(
+            (100, 30, 20),
+            label="a stride that does not divide the distance",
+            hint="The last pixels must be covered too: where does the last "
+            "square start?",
+        ),
+        Case((64, 64, 8), label="one square the size of the image"),
+    ]
+
+
+def _hidden_9_5(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for _ in range(8):
+        size = int(rng.integers(8, 300))
+        window = int(rng.integers(1, size + 1))
+        stride = int(rng.integers(1, window + 1))
+        cases.append(
+            Case(
+                (size, window, stride),
+                label=f"{size} px, window {window}, stride {stride}",
+            )
+        )
+    return cases
+
+
+register(
+    Exercise(
+        "9.5",
+        "Predict the cost of an occlusion map",
+        solution=occlusion_passes,
+        kind="predict",
+        explain=explain_occlusion_passes,
+        visible=_visible_9_5,
+        hidden=_hidden_9_5,
+        points=1,
+        forbid=("torch", "cnnlib"),
+        setup="",
+        hint="Occlusion has no gradient: every covered copy of the image is "
+        "one more forward pass. Count the copies row by row.",
+    )
+)
+
+
+# ---------------------------------------------------------------- 9.6 (diagnose)
+def _buggy_guided_relu6_backward(inputs, grad_output):
+    """The gradient guided backpropagation sends back through a ReLU6.
+
+    The chapter's warning: this version gives MobileNetV2 the plain gradient
+    instead of guided backprop. Find out why and fix it.
+
+    Args:
+        inputs: what entered the ReLU6 in the forward pass, any shape.
+        grad_output: the gradient arriving from the layer above, the same
+            shape.
+
+    Returns:
+        The gradient with respect to ``inputs`` that guided backpropagation
+        (Springenberg et al., 2015) passes on, the same shape.
+    """
+    passes = (inputs > 0) & (inputs < 6)  # where ReLU6 has slope 1
+    return grad_output * passes
+
+
+def guided_relu6_backward(inputs, grad_output):
+    """The gradient guided backpropagation sends back through a ReLU6.
+
+    The chapter's warning: this version gives MobileNetV2 the plain gradient
+    instead of guided backprop. Find out why and fix it.
+
+    Args:
+        inputs: what entered the ReLU6 in the forward pass, any shape.
+        grad_output: the gradient arriving from the layer above, the same
+            shape.
+
+    Returns:
+        The gradient with respect to ``inputs`` that guided backpropagation
+        (Springenberg et al., 2015) passes on, the same shape.
+    """
+    passes = (inputs > 0) & (inputs < 6)  # where ReLU6 has slope 1
+    # The fix: only positive gradients from above pass, as well.
+    return grad_output.clamp(min=0) * passes
+
+
+def _relu6_case(rng: np.random.Generator, shape: tuple) -> tuple:
+    inputs = torch.from_numpy((4 * rng.standard_normal(shape) + 2).astype(np.float32))
+    grad = torch.from_numpy(rng.standard_normal(shape).astype(np.float32))
+    return inputs, grad
+
+
+def _visible_9_6() -> list[Case]:
+    rng = np.random.default_rng(96)
+    positive = torch.tensor([[-1.0, 0.5, 3.0, 7.0]])
+    return [
+        Case(
+            (positive, torch.tensor([[1.0, 2.0, 3.0, 4.0]])),
+            label="every gradient from above positive (the bug does not "
+            "show here)",
+        ),
+        Case(
+            (positive, torch.tensor([[-1.0, -2.0, 3.0, -4.0]])),
+            label="negative gradients from above",
+            hint="Which of these four values should reach the input, and "
+            "which does the plain gradient let through?",
+        ),
+        Case(
+            _relu6_case(rng, (2, 3, 4, 4)),
+            label="a random (2, 3, 4, 4) layer",
+        ),
+    ]
+
+
+register(
+    Exercise(
+        "9.6",
+        "Diagnose guided backprop through ReLU6",
+        solution=guided_relu6_backward,
+        kind="diagnose",
+        buggy=_buggy_guided_relu6_backward,
+        visible=_visible_9_6,
+        hidden=lambda rng: [
+            Case(
+                _relu6_case(rng, tuple(int(s) for s in rng.integers(1, 6, size=4))),
+                label="a random layer",
+            )
+            for _ in range(6)
+        ],
+        points=1,
+        forbid=NO_LIBRARY,
+        hint="Guided backprop changes one thing about the backward pass of "
+        "the activation; compare its rule with the plain gradient's.",
     )
 )

@@ -7,6 +7,11 @@ BIN := $(VENV)/bin
 STAMPS := .make
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 PYTEST_ARGS ?=
+# Two pytest workers (pytest-xdist): much of the suite waits on subprocesses, the
+# browser or single-threaded Python, so two share the cores well. Tests whose
+# module fixtures are costly carry an xdist_group mark and stay on one worker.
+PYTEST_JOBS ?= 2
+XDIST := -n $(PYTEST_JOBS) --dist loadgroup
 
 .PHONY: help setup book test unit notebooks lab clean constraints grade
 
@@ -71,7 +76,7 @@ book: setup
 NBVAL := --nbval-lax --ignore-glob='tests/*.ipynb'
 
 unit: setup
-	$(BIN)/python -m pytest -m "not book" tests $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) -m "not book" tests $(PYTEST_ARGS)
 
 notebooks: setup
 	$(BIN)/python -m pytest $(NBVAL) notebooks $(PYTEST_ARGS)
@@ -81,7 +86,7 @@ notebooks: setup
 # tests/test_notebook_determinism.py, which fails on an error in any cell as nbval
 # would and also compares the two runs' outputs; so nbval is not run here again.
 test: book
-	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) tests $(PYTEST_ARGS)
 
 lab: setup
 	@$(BIN)/python -c "import jupyterlab" 2>/dev/null || $(PIP) install -c constraints.txt jupyterlab

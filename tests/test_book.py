@@ -38,7 +38,7 @@ PAGES = sorted(
 # The pages a reader reads (index.html only redirects to the introduction).
 READ_PAGES = [p for p in PAGES if 'http-equiv="Refresh"' not in p.read_text(errors="replace")[:2000]]
 
-pytestmark = pytest.mark.book
+pytestmark = [pytest.mark.book, pytest.mark.xdist_group("book site")]  # one worker: its module fixtures are costly
 
 
 def _require_site():

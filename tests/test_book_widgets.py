@@ -16,7 +16,7 @@ import pytest
 
 from test_book import SITE, _require_site, browser, server  # noqa: F401  (fixtures)
 
-pytestmark = pytest.mark.book
+pytestmark = [pytest.mark.book, pytest.mark.xdist_group("book site")]  # one worker: its module fixtures are costly
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_PAGES = sorted(p for p in SITE.rglob("*.html") if "_static" not in p.parts

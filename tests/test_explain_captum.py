@@ -9,7 +9,10 @@ from cnnlib import explain as E
 from explain_models import TinyGapNet, hand_images
 
 captum_attr = pytest.importorskip("captum.attr")
-pytestmark = pytest.mark.filterwarnings("ignore:Setting backward hooks:UserWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Setting backward hooks:UserWarning"),
+    pytest.mark.xdist_group("captum"),  # one worker: its module fixtures are costly
+]
 
 EXACT = {"rtol": 1e-5, "atol": 1e-6}
 

@@ -25,7 +25,7 @@ CORPUS = Path(__file__).parent / "grading_corpus"
 SUBMISSIONS = sorted((CORPUS / "submissions").rglob("*.ipynb"))
 EXPECTED = json.loads((CORPUS / "expected.json").read_text())
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("grading corpus")]  # one worker: its module fixtures are costly
 
 HIDDEN = '''
 import torch

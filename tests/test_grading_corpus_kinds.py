@@ -18,6 +18,8 @@ import pytest
 
 from cnnlib.grading.notebook import exercise_problems, solution_notebook
 
+pytestmark = pytest.mark.xdist_group("grading corpus kinds")  # one worker: its module fixtures are costly
+
 CORPUS = Path(__file__).parent / "grading_corpus" / "kinds"
 SUBMISSIONS = sorted((CORPUS / "submissions").glob("*.ipynb"))
 EXPECTED = json.loads((CORPUS / "expected.json").read_text())

@@ -17,6 +17,8 @@ from torchvision.transforms.v2 import functional as TF
 from cnnlib.data import sample_image
 from cnnlib.models import count_parameters, create_model
 
+pytestmark = pytest.mark.xdist_group("torchvision models")  # one worker: its module fixtures are costly
+
 # registry name, our builder's arguments, torchvision's builder and its arguments, input side: 224 px
 # where a forward pass is cheap, smaller where the adaptive pooling allows it and 224 px would cost seconds
 # on two cores (the layers are the same; only the map sizes shrink)

@@ -12,6 +12,8 @@ from cnnlib.data import pretrained, sample_image
 from cnnlib.errors import DataUnavailableError, WeightsIntegrityError
 from cnnlib.models import create_model, get_weights, list_models, list_weights
 
+pytestmark = pytest.mark.xdist_group("model weights")  # one worker: its module fixtures are costly
+
 CAT_CLASSES = {"tabby", "tiger cat", "Persian cat", "Siamese cat", "Egyptian cat"}
 
 

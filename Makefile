@@ -11,6 +11,7 @@ PYTEST_ARGS ?=
 # browser or single-threaded Python, so two share the cores well. Tests whose
 # module fixtures are costly carry an xdist_group mark and stay on one worker.
 PYTEST_JOBS ?= 2
+NB_JOBS ?= 2
 XDIST := -n $(PYTEST_JOBS) --dist loadgroup
 
 .PHONY: help setup book test unit notebooks lab clean constraints grade
@@ -67,6 +68,8 @@ book: setup
 	  echo "cnnlib changed since the notebooks last ran: rebuilding the book from scratch"; rm -rf _build; fi
 	@touch $(STAMPS)/book-started
 	@# CNNLIB_STATIC_WIDGETS=1: widgets precompute their frames, so they work on the static site.
+	@# The chapters run two at a time into the build's cache first; the build then renders them.
+	CNNLIB_STATIC_WIDGETS=1 $(BIN)/python -m cnnlib._nbcache --jobs $(NB_JOBS)
 	CNNLIB_STATIC_WIDGETS=1 $(BIN)/jupyter-book build --warningiserror --keep-going .
 	@mv $(STAMPS)/book-started $(BUILT)
 	@echo "The book is at file://$(CURDIR)/_build/html/index.html"

@@ -192,6 +192,10 @@ ANSWERS = {
     "6.4": ["matrix[t, p]", "[target, prediction]"],
     "6.6": ["the entropy", "entropy of", "1 - smoothing + smoothing / num_classes", "eps / C", "p = q"],
     "6.7": [".eval()", "eval()", "no_grad", "running statistics"],
+    "8.1": ["torch.cat(", "features.append", "concatenat"],
+    "8.2": ["4 * planes", "in_channels == out_channels", "stride == 1 and"],
+    "8.3": ["width * width * 9", "* 9 // groups", "2 * (width", "in_channels * out"],
+    "8.4": ["h = torch.relu", "carries the input", "overwrit"],
 }
 
 

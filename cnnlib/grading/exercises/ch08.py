@@ -176,8 +176,9 @@ def _visible_8_2() -> list[Case]:
 
 
 def _hidden_8_2(rng: np.random.Generator) -> list[Case]:
+    shown = {case.args for case in _visible_8_2()}
     cases = []
-    for _ in range(8):
+    while len(cases) < 8:
         block = str(rng.choice(["basic", "bottleneck"]))
         planes = int(rng.choice([16, 32, 64, 128, 256, 512]))
         stride = int(rng.choice([1, 2]))
@@ -185,6 +186,8 @@ def _hidden_8_2(rng: np.random.Generator) -> list[Case]:
         in_channels = int(
             rng.choice([planes * grow, planes * grow // 2, planes])
         )
+        if (in_channels, planes, stride, block) in shown:
+            continue
         cases.append(
             Case(
                 (in_channels, planes, stride, block),

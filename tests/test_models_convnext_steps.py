@@ -72,3 +72,13 @@ def test_bad_configs_say_what_to_change():
         ModernizeConfig(norm="group")
     with pytest.raises(TypeError, match="ModernizeConfig"):
         ModernizedResNet({"depths": (1, 1, 1, 1)})
+
+
+def test_meta_model_counts_like_a_real_model_without_memory():
+    from cnnlib.models import meta_model
+
+    net = meta_model("cifar_resnet20", widths=(4, 8, 16))
+    assert all(p.is_meta for p in net.parameters())
+    assert count_parameters(net) == count_parameters(create_model("cifar_resnet20", widths=(4, 8, 16)))
+    with pytest.raises(ValueError, match="weights"):
+        meta_model("mobilenet_v2", weights="DEFAULT")

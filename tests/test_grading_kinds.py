@@ -198,6 +198,10 @@ ANSWERS = {
     "7.2": ["(3 * 3 * in_channels + 1)", "9 * in_channels", "2 * out_channels", "(num_convs - 1)"],
     "7.3": ["* h * w", "n_in * features", "k * k * c * c_out"],
     "7.4": ["max_pool2d(x", "pool first", "then project", "projection after"],
+    "8.1": ["torch.cat(", "features.append", "concatenat"],
+    "8.2": ["4 * planes", "in_channels == out_channels", "stride == 1 and"],
+    "8.3": ["width * width * 9", "* 9 // groups", "2 * (width", "in_channels * out"],
+    "8.4": ["h = torch.relu", "carries the input", "overwrit"],
 }
 
 

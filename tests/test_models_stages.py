@@ -5,7 +5,8 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from cnnlib.models import count_macs, create_model
-from cnnlib.models.stages import meta_model, stage_table, weight_layers
+from cnnlib.models import meta_model
+from cnnlib.models.stages import stage_table, weight_layers
 
 
 def _flop_macs(layer: nn.Module, shape) -> int:

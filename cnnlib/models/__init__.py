@@ -16,7 +16,7 @@ expected one-image shape as ``model.input_size``::
     cnn = create_model("classic_cnn", config=cfg)
 
     with torch.device("meta"):          # shapes only: count a 138M-parameter VGG without allocating it
-        vgg = create_model("vgg16")
+        vgg = create_model("vgg16")     # (or: vgg = meta_model("vgg16"))
     count_macs(vgg)                     # 15,470,264,320 multiply-adds per 224 px image
     print(profile(vgg))                 # per layer: output shape, parameters, multiply-adds
 
@@ -60,6 +60,7 @@ from cnnlib.models.registry import (
     create_model,
     get_model_spec,
     list_models,
+    meta_model,
     register_model,
 )
 from cnnlib.models.simple_cnn import SimpleCNN, simple_cnn
@@ -90,6 +91,7 @@ __all__ = [
     "lenet5",
     "list_models",
     "list_weights",
+    "meta_model",
     "mlp",
     "profile",
     "register_model",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from cnnlib.models._checks import check_choice, check_positive_int
+from cnnlib.models._checks import check_choice, check_positive_int, check_positive_ints
 from cnnlib.models.registry import register_model
 
 __all__ = ["CifarBlock", "CifarResNet", "cifar_plain20", "cifar_plain32", "cifar_plain56",
@@ -74,24 +74,26 @@ class CifarResNet(nn.Module):
         num_classes: number of output logits.
         input_size: side of the square input (32 for CIFAR, 28 for Fashion-MNIST;
             any size works, the head pools globally).
+        widths: channels of the three stages (the stem has the first); the
+            paper's ``(16, 32, 64)``, or narrower for quick experiments.
 
     Shape:
         ``(N, in_channels, input_size, input_size) -> (N, num_classes)``.
     """
 
     def __init__(self, *, n: int = 3, shortcut: str | None = "A", in_channels: int = 3, num_classes: int = 10,
-                 input_size: int = 32) -> None:
+                 input_size: int = 32, widths: tuple[int, int, int] = (16, 32, 64)) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, 16, 3, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(16)
-        channels = 16
-        for i, width in enumerate((16, 32, 64), start=1):
+        channels = widths[0]
+        self.conv1 = nn.Conv2d(in_channels, channels, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(channels)
+        for i, width in enumerate(widths, start=1):
             blocks = []
             for j in range(n):
                 blocks.append(CifarBlock(channels, width, 2 if i > 1 and j == 0 else 1, shortcut=shortcut))
                 channels = width
             setattr(self, f"layer{i}", nn.Sequential(*blocks))
-        self.fc = nn.Linear(64, num_classes)
+        self.fc = nn.Linear(widths[-1], num_classes)
         self.input_size = (in_channels, input_size, input_size)
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
@@ -103,50 +105,61 @@ class CifarResNet(nn.Module):
         return self.fc(x.mean(dim=(2, 3)))
 
 
-def _cifar(name: str, n: int, shortcut, in_channels: int, num_classes: int, input_size: int) -> CifarResNet:
+def _cifar(name: str, n: int, shortcut, in_channels: int, num_classes: int, input_size: int,
+           widths) -> CifarResNet:
     check_positive_int(name, "in_channels", in_channels)
     check_positive_int(name, "num_classes", num_classes)
     check_positive_int(name, "input_size", input_size)
     if shortcut is not None:
         check_choice(name, "shortcut", shortcut, ("A", "B"))
+    widths = check_positive_ints(name, "widths", widths)
+    if len(widths) != 3:
+        raise ValueError(f"{name}: widths must hold 3 channel counts, one per stage, e.g. (16, 32, 64); "
+                         f"got {widths!r}.")
+    if list(widths) != sorted(widths):
+        raise ValueError(f"{name}: widths must not shrink from stage to stage (the zero-padded shortcut "
+                         f"only adds channels); got {widths!r}.")
     return CifarResNet(n=n, shortcut=shortcut, in_channels=in_channels, num_classes=num_classes,
-                       input_size=input_size)
+                       input_size=input_size, widths=widths)
 
 
 @register_model()
 def cifar_resnet20(*, in_channels: int = 3, num_classes: int = 10, input_size: int = 32,
-                   shortcut: str = "A") -> CifarResNet:
+                   shortcut: str = "A", widths=(16, 32, 64)) -> CifarResNet:
     """ResNet-20 for 32 x 32 images: 3 stages of 3 residual blocks, 0.27M parameters."""
-    return _cifar("cifar_resnet20", 3, shortcut, in_channels, num_classes, input_size)
+    return _cifar("cifar_resnet20", 3, shortcut, in_channels, num_classes, input_size, widths)
 
 
 @register_model()
 def cifar_resnet32(*, in_channels: int = 3, num_classes: int = 10, input_size: int = 32,
-                   shortcut: str = "A") -> CifarResNet:
+                   shortcut: str = "A", widths=(16, 32, 64)) -> CifarResNet:
     """ResNet-32 for 32 x 32 images: 3 stages of 5 residual blocks, 0.46M parameters."""
-    return _cifar("cifar_resnet32", 5, shortcut, in_channels, num_classes, input_size)
+    return _cifar("cifar_resnet32", 5, shortcut, in_channels, num_classes, input_size, widths)
 
 
 @register_model()
 def cifar_resnet56(*, in_channels: int = 3, num_classes: int = 10, input_size: int = 32,
-                   shortcut: str = "A") -> CifarResNet:
+                   shortcut: str = "A", widths=(16, 32, 64)) -> CifarResNet:
     """ResNet-56 for 32 x 32 images: 3 stages of 9 residual blocks, 0.85M parameters."""
-    return _cifar("cifar_resnet56", 9, shortcut, in_channels, num_classes, input_size)
+    return _cifar("cifar_resnet56", 9, shortcut, in_channels, num_classes, input_size, widths)
 
 
 @register_model()
-def cifar_plain20(*, in_channels: int = 3, num_classes: int = 10, input_size: int = 32) -> CifarResNet:
+def cifar_plain20(*, in_channels: int = 3, num_classes: int = 10, input_size: int = 32,
+                  widths=(16, 32, 64)) -> CifarResNet:
     """Plain 20-layer twin of ResNet-20 (no shortcuts), 0.27M parameters."""
-    return _cifar("cifar_plain20", 3, None, in_channels, num_classes, input_size)
+    return _cifar("cifar_plain20", 3, None, in_channels, num_classes, input_size, widths)
 
 
 @register_model()
-def cifar_plain32(*, in_channels: int = 3, num_classes: int = 10, input_size: int = 32) -> CifarResNet:
+def cifar_plain32(*, in_channels: int = 3, num_classes: int = 10, input_size: int = 32,
+                  widths=(16, 32, 64)) -> CifarResNet:
     """Plain 32-layer twin of ResNet-32 (no shortcuts), 0.46M parameters."""
-    return _cifar("cifar_plain32", 5, None, in_channels, num_classes, input_size)
+    return _cifar("cifar_plain32", 5, None, in_channels, num_classes, input_size, widths)
 
 
 @register_model()
-def cifar_plain56(*, in_channels: int = 3, num_classes: int = 10, input_size: int = 32) -> CifarResNet:
+def cifar_plain56(*, in_channels: int = 3, num_classes: int = 10, input_size: int = 32,
+                  widths=(16, 32, 64)) -> CifarResNet:
     """Plain 56-layer twin of ResNet-56 (no shortcuts), 0.85M parameters."""
-    return _cifar("cifar_plain56", 9, None, in_channels, num_classes, input_size)
+    return _cifar("cifar_plain56", 9, None, in_channels, num_classes, input_size, widths)

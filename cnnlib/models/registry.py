@@ -16,9 +16,11 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import torch
 from torch import nn
 
-__all__ = ["ModelSpec", "UnknownModelError", "create_model", "get_model_spec", "list_models", "register_model"]
+__all__ = ["ModelSpec", "UnknownModelError", "create_model", "get_model_spec", "list_models", "meta_model",
+           "register_model"]
 
 
 class UnknownModelError(KeyError, ValueError):
@@ -152,3 +154,29 @@ def create_model(name: str, *, weights=None, download: bool | None = None, **kwa
     model.load_state_dict(state_dict, strict=True)
     model.weights = description
     return model.eval()
+
+
+def meta_model(name: str, **kwargs) -> nn.Module:
+    """Build the model registered as ``name`` on the ``meta`` device: shapes, no memory.
+
+    Counting a large network's parameters or multiply-adds needs only its
+    shapes, so :func:`cnnlib.models.count_parameters`,
+    :func:`cnnlib.models.count_macs` and :func:`cnnlib.models.profile` work on
+    it without allocating (or initialising) a single weight. It cannot compute
+    real outputs.
+
+    Args:
+        name: one of :func:`list_models`.
+        **kwargs: passed to the builder, as in :func:`create_model`
+            (pretrained weights cannot be loaded onto the meta device).
+
+    Raises:
+        ValueError: ``weights`` was passed.
+        UnknownModelError, TypeError: as :func:`create_model`.
+    """
+    if kwargs.get("weights") is not None:
+        raise ValueError(f"meta_model({name!r}): a model on the meta device holds no values, so it cannot load "
+                         "weights; use create_model(name, weights=...) for a model that computes.")
+    kwargs.pop("weights", None)
+    with torch.device("meta"):
+        return create_model(name, **kwargs)

@@ -22,24 +22,9 @@ import torch
 from torch import nn
 
 from cnnlib.models.profile import _input, profile
+from cnnlib.models.registry import meta_model  # re-exported: chapters import it from here too
 
 __all__ = ["Stage", "WeightLayer", "meta_model", "stage_table", "weight_layers"]
-
-
-def meta_model(name: str, **kwargs) -> nn.Module:
-    """Build the registered model ``name`` on the ``meta`` device: shapes only, no memory, no weights.
-
-    Args:
-        name: a registered model name (see :func:`cnnlib.models.list_models`).
-        **kwargs: the builder's arguments.
-
-    Returns:
-        The model; count its parameters or :func:`profile` it, but do not expect values.
-    """
-    from cnnlib.models.registry import create_model
-
-    with torch.device("meta"):
-        return create_model(name, **kwargs)
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ from cnnlib.train.loop import EvalResult, as_loader, evaluate, fit, model_device
 from cnnlib.train.plots import misclassified, plot_confusion_matrix, plot_misclassified
 from cnnlib.train.sample_efficiency import accuracy_vs_train_size
 from cnnlib.train.stats import accuracy_interval, mean_interval
+from cnnlib.train.steps import train_steps
 
 __all__ = [
     "OPTIMIZERS",
@@ -67,4 +68,5 @@ __all__ = [
     "plot_misclassified",
     "save_checkpoint",
     "train_one_epoch",
+    "train_steps",
 ]

@@ -8,6 +8,7 @@ from cnnlib.viz.arith import pixel_use, plot_im2col, plot_pixel_use
 from cnnlib.viz.bench import plot_conv_ratios
 from cnnlib.viz.blur import plot_edge_strength, plot_gaussian_blurs
 from cnnlib.viz.channels import plot_conv1x1, plot_multichannel_conv
+from cnnlib.viz.depth import moving_average, plot_loss_panels
 from cnnlib.viz.conv import plot_cross_correlation, plot_kernel_effect, plot_kernel_gallery, show_image
 from cnnlib.viz.equivariance import plot_equivariance, plot_equivariance_curves
 from cnnlib.viz.features import (
@@ -42,6 +43,7 @@ __all__ = [
     "layer_sizes",
     "log_spectrum",
     "markdown_table",
+    "moving_average",
     "pixel_use",
     "layer_table",
     "plot_accuracy_vs_shift",
@@ -65,6 +67,7 @@ __all__ = [
     "plot_kernel_effect",
     "plot_kernel_gallery",
     "plot_learned_kernel",
+    "plot_loss_panels",
     "plot_multichannel_conv",
     "plot_norm_axes",
     "plot_pixel_use",

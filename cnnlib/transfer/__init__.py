@@ -22,6 +22,7 @@ Errors say what to do: a model without pretrained weights here
 RGB backbone (:class:`ChannelMismatchError`, offering the conversion).
 """
 from cnnlib.transfer.backbone import pretrained_backbone
+from cnnlib.transfer.bn import recalibrate_batchnorm
 from cnnlib.transfer.cache import FeatureCache, extract_features, feature_key
 from cnnlib.transfer.errors import (
     ChannelMismatchError,
@@ -72,6 +73,7 @@ __all__ = [
     "pca_2d",
     "preprocess",
     "pretrained_backbone",
+    "recalibrate_batchnorm",
     "reset_classifier",
     "run_regime",
     "stage_modules",

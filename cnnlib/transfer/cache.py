@@ -37,8 +37,9 @@ _VERSION = "1"  # bump when the way features are computed changes
 
 
 def _hash_tensor(h, t: torch.Tensor) -> None:
-    t = t.detach().cpu().contiguous()
-    h.update(f"{tuple(t.shape)}{t.dtype}".encode())
+    h.update(f"{tuple(t.shape)}".encode())
+    t = t.detach().cpu().contiguous().reshape(-1)
+    h.update(f"{t.dtype}".encode())
     h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
 
 

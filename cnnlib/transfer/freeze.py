@@ -90,12 +90,24 @@ def freeze(model: nn.Module, stages: str | Iterable[str] | None = None, *, bn: s
     return model
 
 
-def unfreeze(model: nn.Module, stages: str | Iterable[str] | None = None) -> nn.Module:
-    """Train some stages again (all of them by default), batch norm following the model's mode.
+def unfreeze(model: nn.Module, stages: str | Iterable[str] | None = None, *, bn: str = "train") -> nn.Module:
+    """Train some stages again (all of them by default).
+
+    Args:
+        model: a model with a split.
+        stages: a stage name or names; ``None`` means all, head included.
+        bn: ``"train"`` (default) lets their batch-norm layers follow the
+            model's mode again; ``"eval"`` keeps them pinned in eval mode, so
+            their weights train while their statistics stay the pretrained
+            ones (a common choice when fine-tuning with small batches).
 
     Raises:
         UnknownStageError: a stage the model does not have.
+        ValueError: an unknown ``bn`` mode.
     """
+    if bn not in BN_MODES:
+        raise ValueError(f"unfreeze(bn={bn!r}): choose 'train' (statistics follow the model's mode) or 'eval' "
+                         "(statistics stay fixed).")
     names = _stages(model, stages, default_all_but_head=False)
     modules = [m for s in names for m in stage_modules(model, s)]
     for module in modules:
@@ -103,7 +115,9 @@ def unfreeze(model: nn.Module, stages: str | Iterable[str] | None = None) -> nn.
             p.requires_grad_(True)
     for layer in _batch_norms(modules):
         handle = getattr(layer, _HOOK, None)
-        if handle is not None:
+        if bn == "eval" and handle is None:
+            setattr(layer, _HOOK, layer.register_forward_pre_hook(_pin_eval))
+        elif bn == "train" and handle is not None:
             handle.remove()
             delattr(layer, _HOOK)
             layer.training = model.training

@@ -2,9 +2,15 @@
 
 * ``"frozen"``: pretrained backbone frozen, a new linear head trained on its
   cached pre-logits;
-* ``"finetune"``: pretrained backbone and new head trained together, the
-  backbone at a smaller learning rate (:func:`param_groups`);
-* ``"scratch"``: the same architecture from random weights.
+* ``"finetune"``: pretrain, then fine-tune: first the new head on the
+  cached features (as ``"frozen"``), then the whole network together, the
+  backbone at a smaller learning rate (:func:`param_groups`), batch norm
+  keeping its pretrained statistics (small batches estimate them badly).
+  Starting from a trained head keeps the random head's large early
+  gradients from scrambling the pretrained features;
+* ``"scratch"``: the same architecture from random weights, its batch-norm
+  statistics re-estimated on the training images at the end
+  (:func:`recalibrate_batchnorm`: after few steps the running averages lag).
 
 Each run is seeded, trained with :func:`cnnlib.train.fit` and timed (the
 time covers training, including computing the frozen features of the
@@ -21,9 +27,11 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from cnnlib.transfer.backbone import pretrained_backbone
 from cnnlib.transfer.cache import FeatureCache
-from cnnlib.transfer.freeze import freeze
+from cnnlib.transfer.bn import recalibrate_batchnorm
+from cnnlib.transfer.freeze import freeze, unfreeze
 from cnnlib.transfer.groups import param_groups
 from cnnlib.transfer.preprocess import preprocess
+from cnnlib.transfer.split import head_module
 
 __all__ = ["REGIMES", "RegimeResult", "balanced_subset", "frozen_model", "run_regime", "train_linear_head"]
 
@@ -89,7 +97,7 @@ def _accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 
 def run_regime(regime: str, model_name: str, train: tuple[torch.Tensor, torch.Tensor],
                test: tuple[torch.Tensor, torch.Tensor], *, num_classes: int, size: int, epochs: int,
-               lr: float = 3e-3, backbone_lr: float = 3e-4, head_epochs: int = 30, batch_size: int = 32,
+               lr: float = 3e-3, finetune_lr: float = 1e-3, backbone_lr: float = 1e-4, head_epochs: int = 30, batch_size: int = 16,
                seed: int = 0, cache: FeatureCache | None = None, grayscale: str = "repeat") -> RegimeResult:
     """Train one regime on ``train`` and measure its accuracy on ``test``.
 
@@ -100,8 +108,9 @@ def run_regime(regime: str, model_name: str, train: tuple[torch.Tensor, torch.Te
         num_classes: classes of the task.
         size: the side images are resized to.
         epochs: passes over the training images (``finetune`` and ``scratch``).
-        lr: the head's rate (and the whole network's from scratch).
-        backbone_lr: the pretrained backbone's rate when fine-tuning.
+        lr: the rate of the head on features (and of the whole network from scratch).
+        finetune_lr: the head's rate while fine-tuning the whole network.
+        backbone_lr: the pretrained backbone's rate while fine-tuning.
         head_epochs: passes over the cached features (``frozen``).
         cache: where frozen features are kept (a new in-memory cache if ``None``).
         grayscale: passed to :func:`preprocess` (``"repeat"`` feeds gray images to RGB networks).
@@ -118,24 +127,29 @@ def run_regime(regime: str, model_name: str, train: tuple[torch.Tensor, torch.Te
     model = pretrained_backbone(model_name, num_classes)
     weights = model.weights
     (x_train, y_train), (x_test, y_test) = train, test
+    cache = cache if cache is not None else FeatureCache()
     if regime == "frozen":
-        cache = cache if cache is not None else FeatureCache()
         test_f = cache.features(model, x_test, size=size, grayscale=grayscale)
-        start = time.perf_counter()
+    start = time.perf_counter()
+    if regime != "scratch":
         train_f = cache.features(model, x_train, size=size, grayscale=grayscale)
         head = train_linear_head(train_f, y_train, num_classes, epochs=head_epochs, lr=lr,
                                  batch_size=batch_size, seed=seed)
-        seconds = time.perf_counter() - start
-        return RegimeResult(regime, len(y_train), _accuracy(head, test_f, y_test), seconds, head_epochs)
-    start = time.perf_counter()
+        if regime == "frozen":
+            seconds = time.perf_counter() - start
+            return RegimeResult(regime, len(y_train), _accuracy(head, test_f, y_test), seconds, head_epochs)
+        head_module(model).load_state_dict(head.state_dict())
     xp_train = preprocess(x_train, weights, size=size, grayscale=grayscale)
     if regime == "scratch":
         torch.manual_seed(seed)
         model = create_model(model_name, num_classes=num_classes)
         optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     else:
-        optimizer = torch.optim.AdamW(param_groups(model, lr, backbone_lr=backbone_lr), weight_decay=1e-4)
+        unfreeze(model, bn="eval")
+        optimizer = torch.optim.AdamW(param_groups(model, finetune_lr, backbone_lr=backbone_lr), weight_decay=1e-4)
     fit(model, _loader(xp_train, y_train, batch_size, seed), None, _config(epochs, lr, seed), optimizer=optimizer)
+    if regime == "scratch":
+        recalibrate_batchnorm(model, xp_train)
     seconds = time.perf_counter() - start
     accuracy = _accuracy(model, preprocess(x_test, weights, size=size, grayscale=grayscale), y_test)
     return RegimeResult(regime, len(y_train), accuracy, seconds, epochs)

@@ -169,3 +169,32 @@ def test_pca_2d_matches_sklearn_up_to_sign():
         assert torch.allclose(ours[:, k], ref[:, k], atol=1e-4) or torch.allclose(ours[:, k], -ref[:, k], atol=1e-4)
     with pytest.raises(ValueError, match="N >= 2"):
         pca_2d(torch.zeros(1, 3))
+
+
+def test_cifar10_offline_is_a_clear_error(tmp_path, monkeypatch):
+    from cnnlib.data.cifar10 import load_cifar10
+    from cnnlib.errors import DataUnavailableError
+
+    monkeypatch.setenv("CNNLIB_DATA", str(tmp_path))
+    with pytest.raises(DataUnavailableError, match="CIFAR-10 is not in .*downloads are off.*FULL_RUN = False"):
+        load_cifar10("test", download=False)
+    with pytest.raises(ValueError, match="choose 'train' or 'test'"):
+        load_cifar10("val", download=False)
+
+
+def test_texture_patches_come_from_separate_halves():
+    from cnnlib.data.textures import TEXTURE_CLASSES, _photo, load_texture_patches
+
+    x, y = load_texture_patches("train", per_class=3, patch=32, seed=0)
+    xt, yt = load_texture_patches("test", per_class=3, patch=32, seed=0)
+    assert x.shape == (3 * len(TEXTURE_CLASSES), 1, 32, 32) and torch.equal(y, yt)
+    brick = torch.from_numpy(_photo("brick"))
+    half = brick.shape[0] // 2
+    windows_top = brick[:half].unfold(0, 32, 1).unfold(1, 32, 1)
+    windows_bottom = brick[half:].unfold(0, 32, 1).unfold(1, 32, 1)
+    for patch in x[y == 0, 0]:
+        assert (windows_top == patch).flatten(2).all(-1).any()
+    for patch in xt[yt == 0, 0]:
+        assert (windows_bottom == patch).flatten(2).all(-1).any()
+    with pytest.raises(ValueError, match="must fit"):
+        load_texture_patches(patch=400)

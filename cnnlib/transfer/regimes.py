@@ -124,8 +124,13 @@ def run_regime(regime: str, model_name: str, train: tuple[torch.Tensor, torch.Te
     if regime not in REGIMES:
         raise ValueError(f"run_regime({regime!r}): choose one of {', '.join(REGIMES)}.")
     torch.manual_seed(seed)
-    model = pretrained_backbone(model_name, num_classes)
-    weights = model.weights
+    if regime == "scratch":  # only the preprocessing is borrowed from the weights
+        from cnnlib.models import get_weights
+
+        model, weights = None, get_weights(model_name)
+    else:
+        model = pretrained_backbone(model_name, num_classes)
+        weights = model.weights
     (x_train, y_train), (x_test, y_test) = train, test
     cache = cache if cache is not None else FeatureCache()
     if regime == "frozen":

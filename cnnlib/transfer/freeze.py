@@ -54,6 +54,23 @@ def _batch_norms(modules: Iterable[nn.Module]):
                 yield m
 
 
+def _set(model: nn.Module, names: list[str], *, trainable: bool, bn: str) -> nn.Module:
+    """Set ``requires_grad`` of the stages' parameters and pin (``bn="eval"``) or free their batch norms."""
+    modules = [m for s in names for m in stage_modules(model, s)]
+    for module in modules:
+        for p in module.parameters():
+            p.requires_grad_(trainable)
+    for layer in _batch_norms(modules):
+        handle = getattr(layer, _HOOK, None)
+        if bn == "eval" and handle is None:
+            setattr(layer, _HOOK, layer.register_forward_pre_hook(_pin_eval))
+        elif bn == "train" and handle is not None:
+            handle.remove()
+            delattr(layer, _HOOK)
+            layer.training = model.training
+    return model
+
+
 def freeze(model: nn.Module, stages: str | Iterable[str] | None = None, *, bn: str = "eval") -> nn.Module:
     """Stop training some stages: the whole backbone by default.
 
@@ -75,19 +92,7 @@ def freeze(model: nn.Module, stages: str | Iterable[str] | None = None, *, bn: s
     if bn not in BN_MODES:
         raise ValueError(f"freeze(bn={bn!r}): choose 'eval' (batch-norm statistics stay fixed) or 'train' "
                          "(they keep updating in train mode).")
-    names = _stages(model, stages, default_all_but_head=True)
-    modules = [m for s in names for m in stage_modules(model, s)]
-    for module in modules:
-        for p in module.parameters():
-            p.requires_grad_(False)
-    for layer in _batch_norms(modules):
-        handle = getattr(layer, _HOOK, None)
-        if bn == "eval" and handle is None:
-            setattr(layer, _HOOK, layer.register_forward_pre_hook(_pin_eval))
-        elif bn == "train" and handle is not None:
-            handle.remove()
-            delattr(layer, _HOOK)
-    return model
+    return _set(model, _stages(model, stages, default_all_but_head=True), trainable=False, bn=bn)
 
 
 def unfreeze(model: nn.Module, stages: str | Iterable[str] | None = None, *, bn: str = "train") -> nn.Module:
@@ -108,20 +113,7 @@ def unfreeze(model: nn.Module, stages: str | Iterable[str] | None = None, *, bn:
     if bn not in BN_MODES:
         raise ValueError(f"unfreeze(bn={bn!r}): choose 'train' (statistics follow the model's mode) or 'eval' "
                          "(statistics stay fixed).")
-    names = _stages(model, stages, default_all_but_head=False)
-    modules = [m for s in names for m in stage_modules(model, s)]
-    for module in modules:
-        for p in module.parameters():
-            p.requires_grad_(True)
-    for layer in _batch_norms(modules):
-        handle = getattr(layer, _HOOK, None)
-        if bn == "eval" and handle is None:
-            setattr(layer, _HOOK, layer.register_forward_pre_hook(_pin_eval))
-        elif bn == "train" and handle is not None:
-            handle.remove()
-            delattr(layer, _HOOK)
-            layer.training = model.training
-    return model
+    return _set(model, _stages(model, stages, default_all_but_head=False), trainable=True, bn=bn)
 
 
 def is_bn_pinned(layer: nn.Module) -> bool:

@@ -451,7 +451,7 @@ def few_label_classifier(images, labels):
 
 
 def preprocess_for(model, images):
-    """The network's input for ``images``: what TextureModel.forward feeds it."""
+    """The input make_texture_model() gives its network for images."""
     from cnnlib.transfer import preprocess
 
     return preprocess(images, model.net.weights, size=48, grayscale="repeat")

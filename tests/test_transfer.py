@@ -233,3 +233,14 @@ def test_param_groups_errors():
     freeze(model, stage_names(model))
     with pytest.raises(ValueError, match="every parameter is frozen"):
         param_groups(model, 1e-3)
+
+
+def test_feature_drift_is_zero_only_with_pinned_batch_norm():
+    from cnnlib.transfer import feature_drift
+
+    x = torch.randn(8, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 + 1
+    pinned = freeze(reset_classifier(create_model("mobilenet_v2"), 3), bn="eval")
+    free = freeze(reset_classifier(create_model("mobilenet_v2"), 3), bn="train").eval()
+    assert feature_drift(pinned, x) == 0.0
+    assert feature_drift(free, x) > 0.01
+    assert not free.training

@@ -22,7 +22,7 @@ Errors say what to do: a model without pretrained weights here
 RGB backbone (:class:`ChannelMismatchError`, offering the conversion).
 """
 from cnnlib.transfer.backbone import pretrained_backbone
-from cnnlib.transfer.bn import recalibrate_batchnorm
+from cnnlib.transfer.bn import feature_drift, recalibrate_batchnorm
 from cnnlib.transfer.cache import FeatureCache, extract_features, feature_key
 from cnnlib.transfer.errors import (
     ChannelMismatchError,
@@ -59,6 +59,7 @@ __all__ = [
     "UnsupportedModelError",
     "balanced_subset",
     "extract_features",
+    "feature_drift",
     "feature_key",
     "forward_features",
     "forward_head",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["recalibrate_batchnorm"]
+__all__ = ["feature_drift", "recalibrate_batchnorm"]
 
 
 def recalibrate_batchnorm(model: nn.Module, images: torch.Tensor, *, batch_size: int = 64) -> nn.Module:
@@ -40,3 +40,31 @@ def recalibrate_batchnorm(model: nn.Module, images: torch.Tensor, *, batch_size:
             m.momentum = momentum
         model.train(was_training)
     return model
+
+
+def feature_drift(model: nn.Module, images: torch.Tensor, *, batch_size: int = 16) -> float:
+    """How much one train-mode pass over ``images`` changes the model's eval-mode pre-logits.
+
+    Runs the preprocessed ``images`` through the model in train mode without
+    gradients (what a training loop's forward passes do to batch norm), and
+    compares the eval-mode pre-logits before and after.
+
+    Returns:
+        ``||after - before|| / ||before||``: 0.0 when nothing that the eval-mode
+        features depend on changed.
+    """
+    from cnnlib.transfer.split import forward_features, forward_head
+
+    was_training = model.training
+    try:
+        with torch.no_grad():
+            model.eval()
+            before = forward_head(model, forward_features(model, images), pre_logits=True)
+            model.train()
+            for start in range(0, len(images), batch_size):
+                model(images[start:start + batch_size])
+            model.eval()
+            after = forward_head(model, forward_features(model, images), pre_logits=True)
+    finally:
+        model.train(was_training)
+    return ((after - before).norm() / before.norm()).item()

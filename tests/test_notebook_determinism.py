@@ -22,13 +22,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from cnnlib._nbcache import CACHE, config_timeout  # the book build's jupyter-cache and cell time limit
 from cnnlib._nbrun import execute, visible_outputs
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-CACHE = ROOT / "_build" / ".jupyter_cache"
 BUILT = ROOT / "_build" / ".built-with-cnnlib"  # the Makefile touches it when a build starts
-CELL_TIMEOUT = 600  # as in _config.yml: generous, so a busy machine does not fail the test
+CELL_TIMEOUT = config_timeout()  # the build's: generous, so a busy machine does not fail the test
 WALL_CLOCK, BENCHMARK = "wall-clock", "benchmark"
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*(?:e[-+]?\d+)?")
 

@@ -19,7 +19,7 @@ from cnnlib.viz.features import (
     plot_hog,
     plot_image_row,
 )
-from cnnlib.viz.layout import COLUMN_WIDTH
+from cnnlib.viz.layout import COLUMN_WIDTH, OKABE_ITO
 from cnnlib.viz.tables import Table, layer_table, markdown_table
 from cnnlib.viz.flip import plot_flip
 from cnnlib.viz.grid import HIGHLIGHT, draw_grid
@@ -37,6 +37,7 @@ from cnnlib.viz.training import plot_augmentations, plot_histories, plot_softmax
 
 __all__ = [
     "COLUMN_WIDTH",
+    "OKABE_ITO",
     "HIGHLIGHT",
     "Table",
     "draw_grid",

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 import numpy as np
 
-from cnnlib.viz.layout import COLUMN_WIDTH
+from cnnlib.viz.layout import COLUMN_WIDTH, OKABE_ITO
 
 __all__ = ["TimelineEntry", "plot_cost_split", "plot_stages", "plot_timeline"]
 
-BLUE, ORANGE, GREEN = "#0072B2", "#E69F00", "#009E73"
+BLUE, ORANGE, GREEN = OKABE_ITO["blue"], OKABE_ITO["orange"], OKABE_ITO["green"]
 
 
 def plot_cost_split(names: Sequence[str], params: Sequence[int], macs: Sequence[int], *,

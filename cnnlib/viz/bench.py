@@ -7,11 +7,12 @@ from typing import Sequence
 import matplotlib.pyplot as plt
 
 from cnnlib.bench.conv import ConvTiming
+from cnnlib.viz.layout import OKABE_ITO
 
 __all__ = ["plot_conv_ratios"]
 
 _SHADES = ("0.2", "0.55", "0.85")  # grays: the bars read without colour
-_REFERENCE_COLOUR = "#E69F00"  # Okabe-Ito orange, distinct from the grays for colour-blind readers
+_REFERENCE_COLOUR = OKABE_ITO["orange"]  # distinct from the grays for colour-blind readers
 
 
 def plot_conv_ratios(rows: Sequence[ConvTiming], methods: Sequence[str] = ("im2col", "fft", "loops")) -> plt.Figure:

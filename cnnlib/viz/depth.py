@@ -6,12 +6,12 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from cnnlib.viz.layout import COLUMN_WIDTH, MAX_PANELS_PER_ROW
+from cnnlib.viz.layout import COLUMN_WIDTH, MAX_PANELS_PER_ROW, OKABE_ITO
 
 __all__ = ["moving_average", "plot_loss_panels"]
 
 _STYLES = ("-", "--", ":", "-.")
-_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7")  # Okabe-Ito: safe for colour-blind readers
+_COLOURS = tuple(OKABE_ITO[c] for c in ("blue", "vermillion", "green", "purple"))
 
 
 def moving_average(values: Sequence[float], window: int) -> np.ndarray:

@@ -13,11 +13,13 @@ import numpy as np
 import torch
 from matplotlib.patches import Rectangle
 
+from cnnlib.viz.layout import OKABE_ITO
+
 __all__ = ["HIGHLIGHT", "draw_grid"]
 
 # Orange from the Okabe-Ito palette: stands out on gray, viridis and cividis,
 # and for readers with any common colour-vision deficiency.
-HIGHLIGHT = "#E69F00"
+HIGHLIGHT = OKABE_ITO["orange"]
 
 
 def _as_mask(cells, shape: tuple[int, int]) -> np.ndarray:

@@ -6,10 +6,12 @@ from typing import Mapping
 import matplotlib.pyplot as plt
 import torch
 
+from cnnlib.viz.layout import OKABE_ITO
+
 __all__ = ["plot_signal_responses"]
 
 #: Colour-blind-safe line colours (black, then Okabe-Ito orange, sky blue, bluish green, vermillion).
-COLORS = ("black", "#E69F00", "#56B4E9", "#009E73", "#D55E00")
+COLORS = ("black", *(OKABE_ITO[c] for c in ("orange", "sky", "green", "vermillion")))
 
 
 def plot_signal_responses(signal: torch.Tensor, responses: Mapping[str, torch.Tensor], *,
